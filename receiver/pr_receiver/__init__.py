@@ -1,0 +1,1 @@
+"""GitHub webhook receiver: verifies deliveries and records each review request as a PullRequestReview resource."""
