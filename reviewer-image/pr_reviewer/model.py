@@ -28,7 +28,7 @@ class Severity(enum.IntEnum):
         return self.name.lower()
 
 
-class ChangeKind(str, enum.Enum):
+class ChangeKind(enum.StrEnum):
     ADDED = "added"
     MODIFIED = "modified"
     DELETED = "deleted"
@@ -147,7 +147,7 @@ class Finding:
         }
 
 
-class AnalyzerStatus(str, enum.Enum):
+class AnalyzerStatus(enum.StrEnum):
     RAN = "ran"
     FAILED = "failed"
     DISABLED = "disabled"

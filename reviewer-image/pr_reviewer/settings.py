@@ -128,7 +128,8 @@ class ReviewSettings:
             raise PermanentError(f"invalid top_n={self.top_n} or batch_size={self.batch_size}: both must be at least 1")
         unknown = sorted(set(self.analyzers) - set(BUILTIN_ANALYZERS) - {"llm"})
         if unknown:
-            raise PermanentError(f"unknown analyzer {unknown[0]!r}: expected some of {', '.join(BUILTIN_ANALYZERS)}, llm")
+            known = ", ".join((*BUILTIN_ANALYZERS, "llm"))
+            raise PermanentError(f"unknown analyzer {unknown[0]!r}: expected some of {known}")
         if self.post and not self.dry_run:
             self._validate_publishing()
 

@@ -57,7 +57,7 @@ def _run_one(analyzer: Analyzer, context: AnalysisContext) -> AnalyzerRun:
     started = time.monotonic()
     try:
         findings = analyzer.analyze(context)
-    except Exception as error:  # noqa: BLE001 - any analyzer bug must become a failed run, not a crash
+    except Exception as error:  # any analyzer bug must become a failed run, not a crash
         detail = str(error) or type(error).__name__
         logger.warning("Analyzer %s failed: %s", analyzer.name, detail)
         return AnalyzerRun(analyzer.name, AnalyzerStatus.FAILED, detail=detail, seconds=time.monotonic() - started)
