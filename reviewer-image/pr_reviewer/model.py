@@ -114,10 +114,15 @@ class FileChange:
 
 @dataclass(frozen=True)
 class SkippedFile:
-    """A file left out of the review, with the reason shown in the report."""
+    """A file left out of the review, with the reason shown in the report.
+
+    ``code`` names the kind of reason (``beyond_top_n`` makes the review partial; skip patterns,
+    binary and deleted files are policy, not missing coverage).
+    """
 
     path: str
     reason: str
+    code: str = ""
 
 
 @dataclass
