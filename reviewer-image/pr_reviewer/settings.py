@@ -112,6 +112,13 @@ class ReviewSettings:
     llm: LLMSettings = field(default_factory=LLMSettings)
     github: GitHubSettings = field(default_factory=GitHubSettings)
 
+    @property
+    def subject(self) -> str:
+        """Name of the review in logs: ``owner/repo#7`` for a PR, else the repository and its refs."""
+        if self.repository and self.pr_number is not None:
+            return f"{self.repository}#{self.pr_number}"
+        return f"{self.repo} {self.base}..{self.head}"
+
     def validate(self) -> None:
         """Raise :class:`PermanentError` naming the first invalid setting."""
         if not self.repo:
