@@ -109,7 +109,11 @@ class GitRepo:
         (self.path / relpath).chmod(mode)
 
     def set_gitlink(self, relpath: str, sha: str) -> None:
-        """Stage a submodule pointer at ``relpath`` without cloning anything: what a submodule bump commits."""
+        """Stage a submodule pointer at ``relpath`` without cloning anything: what a submodule bump commits.
+
+        The empty folder is what an uninitialized submodule looks like, so ``commit`` keeps the pointer.
+        """
+        (self.path / relpath).mkdir(parents=True, exist_ok=True)
         self.git("update-index", "--add", "--cacheinfo", f"160000,{sha},{relpath}")
 
     def branch(self, name: str, at: str = "HEAD") -> str:

@@ -1,0 +1,60 @@
+"""Run git commands through GitPython and return the exit status with the output, instead of raising.
+
+GitPython's own exceptions wrap stderr in a multi-line text with the command line, which is hard
+to classify and to redact. Callers here turn a failed :class:`GitOutput` into one clear line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import git
+
+
+@dataclass(frozen=True)
+class GitOutput:
+    """Exit status, raw stdout and decoded stderr of one git command."""
+
+    status: int
+    stdout: bytes
+    stderr: str
+
+    @property
+    def ok(self) -> bool:
+        return self.status == 0
+
+    @property
+    def text(self) -> str:
+        """Stdout as text without the final newline. Bytes that are not UTF-8 become U+FFFD."""
+        return self.stdout.decode("utf-8", errors="replace").removesuffix("\n")
+
+    @property
+    def error_line(self) -> str:
+        """The last non-empty stderr line (git's ``fatal:`` line), or the exit status when stderr is empty."""
+        lines = [line.strip() for line in self.stderr.splitlines() if line.strip()]
+        return lines[-1] if lines else f"exit status {self.status}"
+
+
+def run_git(
+    cwd: Path,
+    args: Sequence[str],
+    *,
+    env: Mapping[str, str] | None = None,
+    timeout_seconds: float | None = None,
+) -> GitOutput:
+    """Run ``git <args>`` in ``cwd`` with ``env`` added to the environment; kill it after ``timeout_seconds``.
+
+    GitPython sets ``LC_ALL=C``, so git's messages are in English whatever the locale is.
+    """
+    status, stdout, stderr = git.Git(cwd).execute(
+        ["git", *args],
+        with_exceptions=False,
+        with_extended_output=True,
+        stdout_as_string=False,
+        strip_newline_in_stdout=False,
+        env=env,
+        kill_after_timeout=timeout_seconds,
+    )
+    return GitOutput(int(status), bytes(stdout), str(stderr))
