@@ -8,10 +8,10 @@ Usage::
         ...
         assert fake.requests[0].model == "review-model"
 
-``POST /v1/chat/completions`` answers with the next scripted reply in the OpenAI response shape.
+``POST /v1/chat/completions`` returns the next scripted reply in the OpenAI response shape.
 A reply is a :class:`ScriptedReply` or a function of the :class:`RecordedRequest` returning one,
-so end-to-end tests can answer from the prompt's content. With the queue empty the server answers
-``default`` if given, otherwise HTTP 500 saying the script ran out. When ``api_key`` is set, a
+so end-to-end tests can build the reply from the prompt's content. With the queue empty the server
+sends ``default`` if given, otherwise HTTP 500 stating that the script ran out. When ``api_key`` is set, a
 request without ``Authorization: Bearer <api_key>`` gets HTTP 401 whose message quotes the token
 it was given, as real endpoints do in part, so tests can check the client never repeats it.
 ``GET /v1/models`` lists ``models``.
@@ -36,7 +36,7 @@ MODELS_PATH = "/v1/models"
 
 @dataclass(frozen=True)
 class RecordedRequest:
-    """One request as the server received it; ``body`` is the parsed JSON, ``{}`` when it was not JSON."""
+    """One request as the server received it. ``body`` is the parsed JSON, or ``{}`` when it was not JSON."""
 
     method: str
     path: str
@@ -62,9 +62,9 @@ class RecordedRequest:
 
 @dataclass(frozen=True)
 class ScriptedReply:
-    """One answer: the assistant's ``content`` in a chat completion, or a raw ``body`` with any ``status``.
+    """One scripted response: the assistant's ``content`` in a chat completion, or a raw ``body``.
 
-    ``delay_seconds`` holds the answer back, to run a client into its timeout.
+    ``delay_seconds`` delays the response, to run a client into its timeout.
     """
 
     content: str | None = None
@@ -78,27 +78,30 @@ Reply = ScriptedReply | Callable[[RecordedRequest], ScriptedReply]
 
 
 def findings_reply(findings: Iterable[dict[str, Any]], *, delay_seconds: float = 0.0) -> ScriptedReply:
-    """Answer with ``{"findings": [...]}`` as the assistant's content."""
+    """Build a reply whose assistant content is ``{"findings": [...]}``."""
     return ScriptedReply(content=json.dumps({"findings": list(findings)}), delay_seconds=delay_seconds)
 
 
 def malformed_reply(content: str = '{"findings": [{"path": "a.py", "line": 1,') -> ScriptedReply:
-    """Answer with content that is not valid JSON: by default a JSON object cut off midway."""
+    """Build a reply whose content is not valid JSON: by default a JSON object cut off midway."""
     return ScriptedReply(content=content)
 
 
 def error_reply(status: int, message: str = "scripted error", **headers: str) -> ScriptedReply:
-    """Answer with an HTTP error in the OpenAI error shape."""
+    """Build an HTTP error reply in the OpenAI error shape, sent with ``headers`` such as ``retry-after-ms``."""
     return ScriptedReply(status=status, body=_error_body(message, status), headers=dict(headers))
 
 
 def delayed_reply(delay_seconds: float, findings: Iterable[dict[str, Any]] = ()) -> ScriptedReply:
-    """Answer with findings after ``delay_seconds``, for timeout tests."""
+    """Build a findings reply sent after ``delay_seconds``, for timeout tests."""
     return findings_reply(findings, delay_seconds=delay_seconds)
 
 
 class FakeOpenAI:
-    """The server; use it as a context manager. Thread-safe: the client may send concurrent requests."""
+    """The fake endpoint's server, used as a context manager.
+
+    It is thread-safe, so clients may send concurrent requests.
+    """
 
     def __init__(
         self,
@@ -115,7 +118,10 @@ class FakeOpenAI:
         self._lock = threading.Lock()
         self._closing = threading.Event()
         self._server = _Server(("127.0.0.1", 0), _Handler, self)
-        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-openai", daemon=True)
+        # A short poll interval keeps shutdown(), and so every test's teardown, quick.
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, name="fake-openai", daemon=True
+        )
 
     @property
     def base_url(self) -> str:
@@ -134,7 +140,7 @@ class FakeOpenAI:
         return [request for request in self.requests if request.path == CHAT_COMPLETIONS_PATH]
 
     def enqueue(self, *replies: Reply) -> None:
-        """Append replies; each chat request takes the next one."""
+        """Append replies to the queue. Each chat request takes the next one."""
         with self._lock:
             self._replies.extend(replies)
 

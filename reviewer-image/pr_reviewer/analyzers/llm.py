@@ -6,7 +6,7 @@ callers check :func:`llm_is_configured` first and record the run as disabled wit
 
 Each batch of ``settings.batch_size`` hunks is one request. A batch fails on its own (timeout,
 connection error, HTTP error, malformed JSON, wrong JSON shape) and the other batches still count.
-When some batches fail, :attr:`LLMAnalyzer.last_run_detail` says how many, so the caller can copy it
+When some batches fail, :attr:`LLMAnalyzer.last_run_detail` states how many, so the caller can copy it
 into the run's detail. When every batch fails, ``analyze`` raises :class:`AnalyzerFailed`.
 """
 
@@ -66,7 +66,7 @@ class HunkRef:
 
 @dataclass(frozen=True)
 class HunkBatch:
-    """The hunks sent in one request; ``number`` counts from 1 for logs."""
+    """The hunks sent in one request. ``number`` counts from 1 and appears in logs."""
 
     number: int
     hunks: tuple[HunkRef, ...]
@@ -80,7 +80,7 @@ class HunkBatch:
 
 
 def _hunk_batches(files: list[FileChange], batch_size: int) -> list[HunkBatch]:
-    # NOTE: private until pr_reviewer.prioritize.batches exists; switch to it once it does.
+    # NOTE: a private copy until pr_reviewer.prioritize.batches exists, which should replace it.
     refs = [HunkRef(file, hunk) for file in files for hunk in file.hunks]
     return [
         HunkBatch(number=index // batch_size + 1, hunks=tuple(refs[index : index + batch_size]))
@@ -94,7 +94,7 @@ def _hunk_batches(files: list[FileChange], batch_size: int) -> list[HunkBatch]:
 @cache
 def _prompt_environment() -> jinja2.Environment:
     # StrictUndefined turns a variable missing from render() into an error instead of empty text.
-    # Autoescaping is for HTML; these prompts are plain text for a model.
+    # Autoescaping is off because these prompts are plain text for a model, not HTML.
     return jinja2.Environment(
         loader=jinja2.PackageLoader("pr_reviewer", "prompts"),
         undefined=jinja2.StrictUndefined,
@@ -106,7 +106,7 @@ def _prompt_environment() -> jinja2.Environment:
 
 
 def render_prompt(template_name: str, **variables: object) -> str:
-    """Render one template of ``pr_reviewer/prompts``; a missing variable raises ``jinja2.UndefinedError``."""
+    """Render one template of ``pr_reviewer/prompts``. A missing variable raises ``jinja2.UndefinedError``."""
     return _prompt_environment().get_template(template_name).render(**variables)
 
 
@@ -179,18 +179,18 @@ class _ChatCompletion(BaseModel):
 
 
 class BatchFailed(Exception):
-    """One batch produced no usable answer; the message is a short reason without response text."""
+    """One batch produced no usable response. The message is a short reason that quotes no response text."""
 
 
 def parse_response(content: str | None) -> list[_ResponseFinding]:
-    """Parse a model's answer into raw findings, raising :class:`BatchFailed` when it is not the asked-for JSON."""
+    """Parse a model's response into raw findings, raising :class:`BatchFailed` unless it is the requested JSON."""
     if not content or not content.strip():
         raise BatchFailed("empty response")
 
     text = content.strip()
     fenced = _CODE_FENCE.match(text)
     if fenced:
-        # Several models wrap JSON in a Markdown code block even when told not to.
+        # Several models wrap JSON in a Markdown code block even when the prompt asks for JSON only.
         text = fenced.group("body")
 
     try:
@@ -228,7 +228,7 @@ def _to_finding(raw: _ResponseFinding) -> Finding:
 
 @dataclass
 class LLMRunStats:
-    """What the last ``analyze`` call did, batch by batch."""
+    """Counts from the last ``analyze`` call: batches sent and failed, with reasons, and findings dropped."""
 
     batches: int = 0
     failed_batches: int = 0
@@ -250,7 +250,7 @@ class LLMRunStats:
 
 
 class _StopAllBatches(Exception):
-    """The endpoint rejected us in a way every later batch would repeat, such as a wrong API key."""
+    """The endpoint rejected a request in a way every later batch would repeat, such as a wrong API key."""
 
 
 class LLMAnalyzer:
@@ -258,7 +258,7 @@ class LLMAnalyzer:
 
     Batches run one after another: hosted endpoints rate-limit bursts and a local Ollama or vLLM
     serves one request at a time anyway. After ``analyze`` returns or raises, :attr:`last_run`
-    holds the counts and :attr:`last_run_detail` is the text for the run's detail: empty when every
+    contains the counts and :attr:`last_run_detail` is the text for the run's detail: empty when every
     batch succeeded and no finding was dropped, otherwise for example ``1 of 4 batches failed:
     invalid JSON (...)``.
     """
@@ -285,7 +285,10 @@ class LLMAnalyzer:
         review = _review_label(settings)
         logger.info(
             "Reviewing %s with model %s: %d hunks in %d batches",
-            review, settings.llm.model, sum(len(batch.hunks) for batch in batches), len(batches),
+            review,
+            settings.llm.model,
+            sum(len(batch.hunks) for batch in batches),
+            len(batches),
         )
         findings = self._run_batches(batches, settings, review)
 
@@ -328,7 +331,11 @@ class LLMAnalyzer:
 
         logger.debug(
             "LLM batch %d of %d for %s kept %d findings and dropped %d outside its hunks",
-            batch.number, self.last_run.batches, review, len(kept), dropped,
+            batch.number,
+            self.last_run.batches,
+            review,
+            len(kept),
+            dropped,
         )
         return kept
 
@@ -355,7 +362,7 @@ def _open_client(settings: ReviewSettings) -> openai.OpenAI:
 def _complete(
     client: openai.OpenAI, messages: list[ChatCompletionMessageParam], settings: ReviewSettings
 ) -> str | None:
-    """Send one chat request and return the answer's text, turning client errors into short reasons.
+    """Send one chat request and return the reply's content, turning client errors into short reasons.
 
     The reasons never quote the error body because an endpoint may echo the presented API key in it.
     """
