@@ -1,7 +1,9 @@
 # Shared by images.sh and kind.sh: the names and tag of the three images.
 # shellcheck shell=bash
 
+repository_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 IMAGE_PREFIX="${IMAGE_PREFIX:-pr-reviewer}"
+# shellcheck disable=SC2034  # read by the scripts that source this file
 COMPONENTS=(receiver operator reviewer)
 
 # The tag of this build: $TAG if set, else `git describe` (a release tag, or the commit, plus -dirty).
@@ -9,7 +11,7 @@ image_tag() {
     if [[ -n "${TAG:-}" ]]; then
         echo "$TAG"
     else
-        git -C "$root" describe --tags --always --dirty 2>/dev/null || echo dev
+        git -C "$repository_root" describe --tags --always --dirty 2>/dev/null || echo dev
     fi
 }
 
