@@ -352,12 +352,16 @@ def test_retry_recovers_from_a_server_error(fake: FakeOpenAI) -> None:
     assert analyzer.last_run_detail == ""
 
 
-def test_rejected_key_stops_the_remaining_batches(fake: FakeOpenAI) -> None:
+def test_rejected_key_stops_the_remaining_batches(fake: FakeOpenAI, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING, logger="pr_reviewer.analyzers.llm")
+
     with pytest.raises(AnalyzerFailed) as failure:
         run(make_settings(fake, api_key="sk-wrong-key", batch_size=1), [app_file(), util_file()])
 
-    assert str(failure.value) == "3 of 3 batches failed: LLM endpoint rejected the API key (HTTP 401)"
+    reason = "LLM endpoint rejected the API key (HTTP 401)"
+    assert str(failure.value) == f"3 of 3 batches failed: {reason}"
     assert len(fake.chat_requests) == 1
+    assert caplog.messages == [f"LLM batches 1 to 3 of 3 for {REVIEW} failed: {reason}"]
 
 
 def test_unknown_model_stops_the_remaining_batches(fake: FakeOpenAI) -> None:

@@ -39,8 +39,8 @@ LLM_OFF_DETAIL = "LLM analyzer off: no endpoint configured"
 # Ollama and vLLM accept any bearer token, but the openai client refuses to start without one.
 PLACEHOLDER_API_KEY = "no-key-configured"
 
-# A model that writes "warning" or "major" still meant something worth showing, so an unknown
-# severity lands in the middle of the scale rather than below the default LOW threshold.
+# A finding the model labels "warning" or "major" is still worth showing, so an unknown severity
+# lands in the middle of the scale rather than below the default LOW threshold.
 DEFAULT_SEVERITY = Severity.MEDIUM
 DEFAULT_RULE = "general"
 MAX_RULE_LENGTH = 64
@@ -49,7 +49,7 @@ _CODE_FENCE = re.compile(r"^```[a-zA-Z]*\s*\n(?P<body>.*)\n```\s*$", re.DOTALL)
 
 
 def llm_is_configured(settings: ReviewSettings) -> bool:
-    """Tell whether an endpoint and a model are set, which is what turns the LLM analyzer on."""
+    """Return True when both an endpoint and a model are set, which turns the LLM analyzer on."""
     return settings.llm.enabled
 
 
@@ -130,6 +130,7 @@ def build_messages(batch: HunkBatch, settings: ReviewSettings) -> list[ChatCompl
 
 
 def _hunk_view(ref: HunkRef) -> dict[str, object]:
+    # NOTE: lines go to the endpoint unredacted, so a secret the change adds reaches the LLM provider too.
     hunk = ref.hunk
     heading = f"@@ -{hunk.old_start},{hunk.old_count} +{hunk.new_start},{hunk.new_count} @@"
     section = hunk.header.rsplit("@@", 1)[-1].strip()
@@ -306,15 +307,15 @@ class LLMAnalyzer:
             for position, batch in enumerate(batches):
                 if time.monotonic() > deadline:
                     reason = f"skipped after the {settings.analyzer_timeout_seconds:g}s analyzer time limit"
-                    self._fail_remaining(batches[position:], reason, review)
+                    self._fail_batches(batches[position:], reason, review)
                     break
                 try:
                     findings.extend(self._review_batch(client, batch, settings, review))
                 except _StopAllBatches as error:
-                    self._fail_remaining(batches[position:], str(error), review)
+                    self._fail_batches(batches[position:], str(error), review)
                     break
                 except BatchFailed as error:
-                    self._fail_batch(batch, len(batches), str(error), review)
+                    self._fail_batches([batch], str(error), review)
 
         return findings
 
@@ -339,14 +340,17 @@ class LLMAnalyzer:
         )
         return kept
 
-    def _fail_batch(self, batch: HunkBatch, total: int, reason: str, review: str) -> None:
-        self.last_run.failed_batches += 1
+    def _fail_batches(self, failed: list[HunkBatch], reason: str, review: str) -> None:
+        self.last_run.failed_batches += len(failed)
         self.last_run.failure_reasons.append(reason)
-        logger.warning("LLM batch %d of %d for %s failed: %s", batch.number, total, review, reason)
 
-    def _fail_remaining(self, remaining: list[HunkBatch], reason: str, review: str) -> None:
-        for batch in remaining:
-            self._fail_batch(batch, self.last_run.batches, reason, review)
+        # Batches skipped together share one reason, so they share one log line too.
+        total = self.last_run.batches
+        if len(failed) == 1:
+            logger.warning("LLM batch %d of %d for %s failed: %s", failed[0].number, total, review, reason)
+        else:
+            first, last = failed[0].number, failed[-1].number
+            logger.warning("LLM batches %d to %d of %d for %s failed: %s", first, last, total, review, reason)
 
 
 def _open_client(settings: ReviewSettings) -> openai.OpenAI:
