@@ -164,9 +164,9 @@ def test_network_error_retries_then_is_transient(sleeps: list[float]) -> None:
         probe.bind(("127.0.0.1", 0))
         closed_port = probe.getsockname()[1]
 
-    with make_client(f"http://127.0.0.1:{closed_port}", sleeps, max_retries=2) as client:
-        with pytest.raises(TransientError) as raised:
-            client.get(PULL)
+    client = make_client(f"http://127.0.0.1:{closed_port}", sleeps, max_retries=2)
+    with client, pytest.raises(TransientError) as raised:
+        client.get(PULL)
 
     assert str(raised.value).startswith(f"GitHub API GET {PULL} failed after 3 attempts: ConnectError")
     assert sleeps == [1.0, 2.0]
