@@ -34,7 +34,6 @@ import json
 import re
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -128,6 +127,18 @@ class _Reply:
 
 
 @dataclass
+class _Injected:
+    """A failure waiting for the next request that matches ``method`` and ``path`` (None matches any)."""
+
+    reply: _Reply
+    method: str | None = None
+    path: str | None = None
+
+    def matches(self, method: str, path: str) -> bool:
+        return self.method in (None, method) and self.path in (None, path)
+
+
+@dataclass
 class _Caller:
     kind: str  # token, installation or app
     login: str
@@ -171,7 +182,7 @@ class FakeGitHub:
         self._reviews: dict[tuple[str, int], list[dict[str, Any]]] = {}
         self._issued: list[IssuedToken] = []
         self._jwt_claims: list[dict[str, Any]] = []
-        self._injected: deque[_Reply] = deque()
+        self._injected: list[_Injected] = []
 
         self._server = _Server(("127.0.0.1", 0), _Handler, self)
         # A short poll interval lets close() return quickly, which keeps test teardown fast.
@@ -255,10 +266,19 @@ class FakeGitHub:
         with self._lock:
             return self._create_issue_comment(repository, number, body, _Caller("token", login))
 
-    def rate_limit_next(self, kind: str = "secondary", *, seconds: int = 2, status: int = 403) -> None:
-        """Answer the next authenticated request with a rate limit.
+    def rate_limit_next(
+        self,
+        kind: str = "secondary",
+        *,
+        seconds: int = 2,
+        status: int = 403,
+        method: str | None = None,
+        path: str | None = None,
+    ) -> None:
+        """Answer the next authenticated request (with this method and path, when given) with a rate limit.
 
         ``secondary`` sends ``retry-after``; ``primary`` sends ``x-ratelimit-remaining: 0`` and a reset time.
+        ``path`` excludes the prefix and the query, as in :class:`RecordedRequest`.
         """
         if kind == "secondary":
             body = _error("You have exceeded a secondary rate limit. Please wait a few minutes before you try again.",
@@ -272,12 +292,16 @@ class FakeGitHub:
         else:
             raise ValueError(f"invalid rate limit kind {kind!r}: expected secondary or primary")
         with self._lock:
-            self._injected.append(reply)
+            self._injected.append(_Injected(reply, method, path))
 
-    def fail_next(self, status: int = 502, count: int = 1) -> None:
-        """Answer the next ``count`` authenticated requests with ``status`` (a 5xx, say)."""
+    def fail_next(
+        self, status: int = 502, count: int = 1, *, method: str | None = None, path: str | None = None
+    ) -> None:
+        """Answer the next ``count`` authenticated requests (with this method and path, when given) with ``status``."""
         with self._lock:
-            self._injected.extend(_Reply(status, _error("Server Error", status)) for _ in range(count))
+            self._injected.extend(
+                _Injected(_Reply(status, _error("Server Error", status)), method, path) for _ in range(count)
+            )
 
     # Inspection
 
@@ -334,8 +358,10 @@ class FakeGitHub:
             if failure is not None:
                 return failure
             assert caller is not None
-            if self._injected:
-                return self._injected.popleft()
+            for injected in self._injected:
+                if injected.matches(method, path):
+                    self._injected.remove(injected)
+                    return injected.reply
             return self._route(method, path, query, body, caller)
 
     def _record(self, request: RecordedRequest) -> None:

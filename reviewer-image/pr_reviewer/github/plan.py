@@ -15,7 +15,8 @@ from pr_reviewer.model import FileChange, Finding
 
 SUMMARY_MARKER = "<!-- pr-reviewer:summary -->"
 FINGERPRINT_MARKER = "<!-- pr-reviewer:fingerprint={} -->"
-FINGERPRINT_PATTERN = re.compile(r"<!-- pr-reviewer:fingerprint=([A-Za-z0-9_.:]+) -->")
+# Single hyphens only: "--" is not allowed inside an HTML comment.
+FINGERPRINT_PATTERN = re.compile(r"<!-- pr-reviewer:fingerprint=([A-Za-z0-9_.:]+(?:-[A-Za-z0-9_.:]+)*) -->")
 # GitHub rejects comment bodies longer than this many characters with 422.
 MAX_BODY_CHARS = 65536
 
