@@ -4,8 +4,8 @@ Usage: python scripts/validate_manifests.py --kubernetes-version 1.33 FILE...
 
 Strict mode rejects fields the schema does not define, so a misspelt or misplaced key fails here
 instead of being dropped by the API server. A kind without a schema fails too, except the
-project's own custom resource kinds, which are skipped by name because only the cluster knows
-their schema (from crds/prreviews.yaml).
+project's own custom resource kinds, which are skipped by name because their schema exists only
+in the cluster, installed from crds/prreviews.yaml.
 """
 
 from __future__ import annotations
