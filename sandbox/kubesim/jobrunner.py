@@ -53,7 +53,7 @@ def now_text() -> str:
 # -- decisions -------------------------------------------------------------------------------------------
 
 
-class EnvironmentError_(Exception):
+class PodConfigError(Exception):
     """The pod's environment cannot be built: a referenced Secret, ConfigMap or key is missing."""
 
 
@@ -326,8 +326,15 @@ class JobExecution:
             if environment is None:
                 return await self._pod_deadline_exceeded(pod_name, sandbox, started=None)
 
-            process = await sandbox.start(environment)
             started = now_text()
+            try:
+                process = await sandbox.start(environment)
+            except (PodConfigError, OSError) as error:
+                # A container runtime reports a command it cannot run as exit code 128, reason StartError.
+                logger.warning("Pod %s/%s could not start its command: %s", self.namespace, pod_name, error)
+                await self._set_pod_terminated(pod_name, started, 128, str(error), reason="StartError")
+                return PodResult(128, str(error))
+
             logger.info(
                 "Pod %s/%s of Job %s runs %s (pid %d).",
                 self.namespace, pod_name, self.name, " ".join(sandbox.argv), process.pid,
@@ -345,6 +352,7 @@ class JobExecution:
                 raise
 
             exit_code = _container_exit_code(exit_code)
+            sandbox.keep_log()
             message = termination_message(sandbox.message_file, sandbox.log_file, exit_code, sandbox.message_policy)
             await self._set_pod_terminated(pod_name, started, exit_code, message)
             logger.info("Pod %s/%s exited with code %d.", self.namespace, pod_name, exit_code)
@@ -363,7 +371,7 @@ class JobExecution:
         while True:
             try:
                 return await sandbox.environment(self.client, self.namespace, pod_name)
-            except EnvironmentError_ as error:
+            except PodConfigError as error:
                 if str(error) != reported:
                     reported = str(error)
                     logger.warning("Pod %s/%s cannot start: %s", self.namespace, pod_name, error)
@@ -532,7 +540,7 @@ class PodSandbox:
         command = list(self.container.get("command") or [])
         args = list(self.container.get("args") or [])
         if not command:
-            raise EnvironmentError_("the container has no command; the runner has no image entrypoints to fall back to")
+            raise PodConfigError("the container has no command; the runner has no image entrypoints to fall back to")
 
         executable = shutil.which(command[0], path=env.get("PATH")) or command[0]
         self.argv = [executable, *command[1:], *args]
@@ -583,7 +591,7 @@ class _ReferenceResolver:
             if optional:
                 return None
             singular = "secret" if kind == "secrets" else "configmap"
-            raise EnvironmentError_(f'{singular} "{name}" not found')
+            raise PodConfigError(f'{singular} "{name}" not found')
         if kind == "secrets":
             return {key: base64.b64decode(value).decode("utf-8") for key, value in (obj.get("data") or {}).items()}
         return {key: str(value) for key, value in (obj.get("data") or {}).items()}
@@ -621,7 +629,7 @@ class _ReferenceResolver:
         if reference["key"] not in data:
             if optional:
                 return None
-            raise EnvironmentError_(f"couldn't find key {reference['key']} in {kind[:-1]} {reference['name']}")
+            raise PodConfigError(f"couldn't find key {reference['key']} in {kind[:-1]} {reference['name']}")
         return data[reference["key"]]
 
 
