@@ -19,8 +19,8 @@ def hunk(old_start: int, new_start: int, kinds: str) -> Hunk:
     return Hunk(old_start, old - old_start, new_start, new - new_start, lines=lines)
 
 
-# Head-side lines: hunk one shows 3-7 (4 and 5 added, 3, 6 and 7 context, an old line removed after 5);
-# hunk two shows 20-22 (21 added).
+# Hunk one shows head lines 3-7: 4 and 5 added, 3, 6 and 7 context, and an old line removed after 5.
+# Hunk two shows head lines 20-22, of which 21 is added.
 CHANGE = FileChange(
     path="app.py",
     old_path="app.py",

@@ -20,8 +20,6 @@ from pr_reviewer.model import Finding, Severity
 
 # A committed credential is in the branch's history for good and must be rotated, whatever the diff shows.
 SECRET_SEVERITY = Severity.CRITICAL
-# A public IP address is not a credential: detect-secrets reports it by default, but it only needs a look.
-NOT_A_CREDENTIAL = {"Public IP (ipv4)": Severity.LOW}
 
 # detect-secrets keeps its plugin settings in process-wide state, which default_settings() swaps
 # in and out, so two scans at once would undo each other's settings.
@@ -42,7 +40,7 @@ class SecretsAnalyzer:
         with _SETTINGS_LOCK, default_settings():
             for file in files:
                 # The scan runs in this process, so the timeout is checked between files.
-                if time.monotonic() > deadline:
+                if time.monotonic() >= deadline:
                     raise AnalyzerFailed(f"detect-secrets timed out after {timeout:g} s")
                 findings.extend(_scan(file))
         return findings
@@ -56,7 +54,7 @@ def _scan(file: HeadFile) -> list[Finding]:
             Finding(
                 path=file.path,
                 line=int(secret.line_number),
-                severity=NOT_A_CREDENTIAL.get(kind, SECRET_SEVERITY),
+                severity=SECRET_SEVERITY,
                 analyzer="secrets",
                 rule=plugin_name(kind),
                 message=secret_message(kind),
@@ -67,8 +65,6 @@ def _scan(file: HeadFile) -> list[Finding]:
 
 def secret_message(kind: str) -> str:
     """Describe a detected secret by its kind only."""
-    if kind in NOT_A_CREDENTIAL:
-        return f"Public IP address in the code ({kind}): check that it is meant to be public and belongs here"
     return (
         f"Possible hard-coded secret ({kind}): move it to a secret store and rotate it, "
         "because it stays in the git history"
