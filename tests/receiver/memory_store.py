@@ -1,0 +1,54 @@
+"""An in-memory ReviewStore for route tests that do not need the Kubernetes API."""
+
+import copy
+from typing import Any
+
+from pr_receiver.store import (
+    QueueCounts,
+    ReviewExists,
+    StoreUnavailable,
+    cancelled_status,
+    is_cancellable,
+    is_waiting,
+    job_is_active,
+)
+
+
+class MemoryReviewStore:
+    """Keeps resources by name; ``failure`` makes every call raise it, as an unreachable API would."""
+
+    def __init__(self) -> None:
+        self.resources: dict[str, dict[str, Any]] = {}
+        self.jobs: list[dict[str, Any]] = []
+        self.failure: StoreUnavailable | None = None
+
+    def create_review(self, body: dict[str, Any]) -> None:
+        self._fail_if_down()
+        name = body["metadata"]["name"]
+        if name in self.resources:
+            raise ReviewExists(name)
+        self.resources[name] = copy.deepcopy(body)
+
+    def cancel_reviews(self, repository: str, pr_number: int, reason: str, message: str) -> list[str]:
+        self._fail_if_down()
+        cancelled = []
+        for name, resource in sorted(self.resources.items()):
+            spec = resource["spec"]
+            if spec["repository"] == repository and spec["prNumber"] == pr_number and is_cancellable(resource):
+                resource.setdefault("status", {}).update(cancelled_status(reason, message))
+                cancelled.append(name)
+        return cancelled
+
+    def queue_counts(self) -> QueueCounts:
+        self._fail_if_down()
+        return QueueCounts(
+            queue_size=sum(1 for resource in self.resources.values() if is_waiting(resource)),
+            active_workers=sum(1 for job in self.jobs if job_is_active(job)),
+        )
+
+    def check_connection(self) -> None:
+        self._fail_if_down()
+
+    def _fail_if_down(self) -> None:
+        if self.failure is not None:
+            raise self.failure
