@@ -15,7 +15,7 @@ What it checks, as GitHub does:
 * ``POST /app/installations/{id}/access_tokens`` takes only an App JWT, verified with the App's
   public key (RS256, ``iss`` = App id, ``exp`` at most 10 minutes ahead). The requested
   repositories must belong to the installation and the permissions must not exceed its grant.
-  An installation token then sees only its repositories (404 elsewhere) and needs
+  An installation token then reaches only its repositories (404 elsewhere) and needs
   ``pull_requests: write`` to post (403 otherwise).
 * Each PR has a state, a head SHA and, per path, its hunks as inclusive ranges of head-side lines.
   A review comment on a line outside them, on the LEFT side, or with a ``start_line`` in another
@@ -275,7 +275,7 @@ class FakeGitHub:
         method: str | None = None,
         path: str | None = None,
     ) -> None:
-        """Answer the next authenticated request (with this method and path, when given) with a rate limit.
+        """Make the next authenticated request (with this method and path, when given) fail with a rate limit.
 
         ``secondary`` sends ``retry-after``; ``primary`` sends ``x-ratelimit-remaining: 0`` and a reset time.
         ``path`` excludes the prefix and the query, as in :class:`RecordedRequest`.
@@ -297,7 +297,7 @@ class FakeGitHub:
     def fail_next(
         self, status: int = 502, count: int = 1, *, method: str | None = None, path: str | None = None
     ) -> None:
-        """Answer the next ``count`` authenticated requests (with this method and path, when given) with ``status``."""
+        """Make the next ``count`` authenticated requests with this method and path (None: any) fail with ``status``."""
         with self._lock:
             self._injected.extend(
                 _Injected(_Reply(status, _error("Server Error", status)), method, path) for _ in range(count)
@@ -507,7 +507,9 @@ class FakeGitHub:
         for comment in comments:
             problem = _line_problem(pull, comment)
             if problem:
-                return _Reply(422, _error("Unprocessable Entity", 422, [problem]))
+                field_name, reason = problem
+                sentence = f"Pull request review thread {field_name.replace('_', ' ')} {reason}"
+                return _Reply(422, _error("Unprocessable Entity", 422, [sentence]))
 
         review_id = next(self._ids)
         html_url = f"{self.origin}/{pull.repository}/pull/{pull.number}#pullrequestreview-{review_id}"
@@ -539,7 +541,9 @@ class FakeGitHub:
             return _Reply(422, _validation_failed("commit_id", "could not be resolved"))
         problem = _line_problem(pull, comment)
         if problem:
-            return _Reply(422, _validation_failed("pull_request_review_thread.line", problem))
+            field_name, reason = problem
+            qualified = f"pull_request_review_thread.{field_name}"
+            return _Reply(422, _validation_failed(qualified, f"{qualified} {reason}"))
         stored = self._store_review_comment(pull, comment, str(comment["commit_id"]), caller, next(self._ids))
         return _Reply(201, stored)
 
@@ -580,7 +584,7 @@ class FakeGitHub:
     # Helpers
 
     def _deny(self, caller: _Caller, repository: str, permission: str, level: str) -> _Reply | None:
-        """Return GitHub's answer when an installation token may not do this, else None."""
+        """Return GitHub's error response when an installation token lacks this access, else None."""
         if caller.issued is None:
             return None
         if repository not in caller.issued.repositories:
@@ -673,25 +677,30 @@ _ROUTES: list[tuple[str, re.Pattern[str], Endpoint]] = [
 ]
 
 
-def _line_problem(pull: FakePullRequest, comment: Mapping[str, Any]) -> str:
-    """Return why GitHub would reject this comment's position, or an empty string when it is valid."""
+def _line_problem(pull: FakePullRequest, comment: Mapping[str, Any]) -> tuple[str, str] | None:
+    """Return the field GitHub would reject and why, or None when the comment's position is valid.
+
+    A create-review call reports it as "Pull request review thread <field> <reason>", a single
+    comment as "pull_request_review_thread.<field> <reason>", as GitHub's own 422 bodies do.
+    """
     path = str(comment.get("path") or "")
     line = comment.get("line")
     if path not in pull.hunks:
-        return "Path could not be resolved"
+        return "path", "could not be resolved"
+    # The fake models head-side lines only, so a LEFT comment is never on a diff line here.
     if comment.get("side", "RIGHT") != "RIGHT":
-        return "Line could not be resolved"  # the fake models head-side lines only
+        return "line", "must be part of the diff"
     if not isinstance(line, int) or pull.hunk_of(path, line) is None:
-        return "Line could not be resolved"
+        return "line", "must be part of the diff"
 
     start_line = comment.get("start_line")
     if start_line is None:
-        return ""
+        return None
     if not isinstance(start_line, int) or start_line >= line or comment.get("start_side", "RIGHT") != "RIGHT":
-        return "Start line must precede the end line"
+        return "start_line", "must precede the end line."
     if pull.hunk_of(path, start_line) != pull.hunk_of(path, line):
-        return "Start line must be part of the same hunk as the line."
-    return ""
+        return "start_line", "must be part of the same hunk as the line."
+    return None
 
 
 def _user(caller: _Caller) -> dict[str, str]:
@@ -735,6 +744,9 @@ class _Server(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
     protocol_version = "HTTP/1.1"
+    # Headers and body leave in separate writes; with Nagle's algorithm on, a keep-alive client
+    # waits for the delayed ACK (about 40 ms on Linux) before it sees each body.
+    disable_nagle_algorithm = True
 
     def do_GET(self) -> None:
         self._serve()

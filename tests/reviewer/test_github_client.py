@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import socket
+import threading
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -186,7 +188,8 @@ def test_unprocessable_request_keeps_github_detail(github: FakeGitHub, sleeps: l
         client.post(f"{PULL}/comments", comment)
 
     assert str(raised.value) == (
-        f"GitHub API POST {PULL}/comments rejected the request with 422 (Validation Failed; Line could not be resolved)"
+        f"GitHub API POST {PULL}/comments rejected the request with 422 "
+        "(Validation Failed; pull_request_review_thread.line must be part of the diff)"
     )
 
 
@@ -214,3 +217,35 @@ def test_paginate_refuses_link_to_other_server(github: FakeGitHub, sleeps: list[
         assert "leaves" in str(raised.value)
         assert "not followed" in str(raised.value)
         assert elsewhere.requests == []
+
+
+class WebPageHandler(BaseHTTPRequestHandler):
+    """Serve an HTML page for every path, as GitHub's web host does for a wrong API URL."""
+
+    def do_GET(self) -> None:
+        body = b"<html><body>Sign in to GitHub</body></html>"
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        return
+
+
+def test_html_answer_points_at_api_url(sleeps: list[float]) -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), WebPageHandler)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        with make_client(url, sleeps) as client, pytest.raises(PermanentError) as raised:
+            client.get(PULL)
+    finally:
+        server.shutdown()
+        server.server_close()
+
+    message = str(raised.value)
+    assert message.startswith(f"GitHub API GET {PULL} returned 200 without a JSON body")
+    assert "GitHub Enterprise: https://HOST/api/v3" in message

@@ -188,7 +188,7 @@ def test_cap_moves_overflow_to_summary(github: FakeGitHub, retry: RetryPolicy) -
 
 
 def test_rejected_review_falls_back_per_comment(github: FakeGitHub, retry: RetryPolicy) -> None:
-    # Our diff says line 40 changed; GitHub's does not, so it rejects the whole review with 422.
+    # Our diff marks line 40 as changed but GitHub's diff does not contain it, so GitHub rejects the whole review.
     stale = finding("app.py", 40, "stale")
     findings = [finding("app.py", 3, "first"), stale, finding("util.py", 7, "last")]
     draft, renderer = make_draft(findings, hunks={"app.py": [(1, 10), (20, 40)], "util.py": [(5, 8)]})

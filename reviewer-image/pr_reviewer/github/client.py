@@ -103,13 +103,13 @@ class GitHubClient:
         self._http.close()
 
     def get(self, path: str, params: dict[str, str | int] | None = None) -> Any:
-        return self.request("GET", path, params=params).json()
+        return self._json(self.request("GET", path, params=params))
 
     def post(self, path: str, body: dict[str, Any], *, idempotent: bool = False) -> Any:
-        return self.request("POST", path, body=body, idempotent=idempotent).json()
+        return self._json(self.request("POST", path, body=body, idempotent=idempotent))
 
     def patch(self, path: str, body: dict[str, Any]) -> Any:
-        return self.request("PATCH", path, body=body, idempotent=True).json()
+        return self._json(self.request("PATCH", path, body=body, idempotent=True))
 
     def paginate(self, path: str) -> Iterator[dict[str, Any]]:
         """Yield every item of a list endpoint, following the ``Link: rel="next"`` header."""
@@ -117,7 +117,10 @@ class GitHubClient:
         params: dict[str, str | int] | None = {"per_page": PAGE_SIZE}
         while url:
             response = self.request("GET", url, params=params)
-            yield from response.json()
+            page = self._json(response)
+            if not isinstance(page, list):
+                raise PermanentError(f"GitHub API GET {self._display_path(url)} returned no list: check the API URL")
+            yield from page
             url = self._next_page(response)
             params = None  # the next link already carries the query
 
@@ -231,6 +234,17 @@ class GitHubClient:
         if status == 422:
             raise ValidationFailed(f"GitHub API {where} rejected the request with 422 ({detail})")
         raise PermanentError(f"GitHub API {where} failed with {status} ({detail})")
+
+    def _json(self, response: httpx.Response) -> Any:
+        """Parse a success body; HTML here usually means the API URL points at GitHub's web pages."""
+        try:
+            return response.json()
+        except ValueError:
+            where = f"{response.request.method} {self._display_path(str(response.request.url))}"
+            raise PermanentError(
+                f"GitHub API {where} returned {response.status_code} without a JSON body: check that the API URL "
+                f"{str(self._base)!r} is the REST API root (GitHub Enterprise: https://HOST/api/v3)"
+            ) from None
 
     def _next_page(self, response: httpx.Response) -> str:
         next_url = response.links.get("next", {}).get("url", "")

@@ -1,6 +1,6 @@
-"""What a review would post, decided without any I/O: anchors, markers, the inline cap and the summary.
+"""Review planning without I/O: anchors, fingerprint markers, the inline cap and the summary body.
 
-``--dry-run`` prints a :class:`ReviewPlan`; :mod:`pr_reviewer.github.publish` sends the same plan.
+:mod:`pr_reviewer.github.publish` sends the plan built here, and ``--dry-run`` prints it instead.
 """
 
 from __future__ import annotations
@@ -157,7 +157,8 @@ def anchor_finding(finding: Finding, change: FileChange | None) -> Anchor | None
     """Return where GitHub will accept a comment on the finding, or None when no line of it is in the diff.
 
     A range becomes ``start_line``..``line`` only when both ends are in the same hunk, because
-    GitHub rejects a range that crosses hunks; otherwise the comment sits on its last line in the diff.
+    GitHub rejects a range that crosses hunks with 422. Otherwise the comment sits on the range's
+    last line that is in the diff.
     """
     if change is None:
         return None

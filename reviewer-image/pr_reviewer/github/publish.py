@@ -1,8 +1,9 @@
 """Post a planned review to a pull request: inline comments in one review, then one upserted summary comment.
 
-Order of calls: list this bot's earlier review comments and summary, re-read the PR (stop if it is
-closed or its head moved), create the review, fall back to one comment at a time on 422, and
-finally create or update the summary so that it lists every finding that could not go inline.
+The calls run in this order. First list this bot's earlier review comments and summary, then
+re-read the PR and stop if it is closed or its head moved. Next create the review, falling back to
+one comment at a time on 422. Last, create or update the summary, so it lists every finding that
+could not go inline, including the ones GitHub rejected.
 """
 
 from __future__ import annotations
@@ -32,7 +33,10 @@ logger = logging.getLogger(__name__)
 
 @dataclass
 class PublishOutcome:
-    """What was posted. ``review_url`` falls back to the summary's URL when no inline comment was posted."""
+    """Result of one publish: the counts and URLs of what was posted, or why nothing was.
+
+    ``review_url`` falls back to the summary's URL when no inline comment was posted.
+    """
 
     posted: bool
     review_url: str = ""
@@ -74,8 +78,7 @@ def publish_review(
     """Post the draft to the PR named by ``settings`` unless the PR closed or its head moved meanwhile."""
     target = _target(settings)
     github = settings.github
-    credential = "GITHUB_TOKEN" if github.token else "the GitHub App installation token (GITHUB_APP_ID, " \
-        "GITHUB_APP_PRIVATE_KEY, PR_REVIEW_INSTALLATION_ID)"
+    credential = _credential_name(settings)
     policy = retry or RetryPolicy(max_retries=github.max_retries)
 
     with GitHubClient(
@@ -143,6 +146,12 @@ def plan_review(settings: ReviewSettings, draft: ReviewDraft) -> dict[str, Any]:
             for index, reason in sorted(plan.moved.items())
         ],
     }
+
+
+def _credential_name(settings: ReviewSettings) -> str:
+    if settings.github.token:
+        return "GITHUB_TOKEN"
+    return "the GitHub App installation token (GITHUB_APP_ID, GITHUB_APP_PRIVATE_KEY, PR_REVIEW_INSTALLATION_ID)"
 
 
 def _target(settings: ReviewSettings) -> PullRequestTarget:
