@@ -32,8 +32,15 @@ class GitOutput:
 
     @property
     def error_line(self) -> str:
-        """The last non-empty stderr line (git's ``fatal:`` line), or the exit status when stderr is empty."""
+        """The first ``fatal:`` or ``error:`` line of stderr, else its last line, else the exit status.
+
+        git often follows the line that names the cause with generic advice, such as "Please make sure
+        you have the correct access rights", so the first such line is the informative one.
+        """
         lines = [line.strip() for line in self.stderr.splitlines() if line.strip()]
+        causes = [line for line in lines if line.startswith(("fatal:", "error:"))]
+        if causes:
+            return causes[0]
         return lines[-1] if lines else f"exit status {self.status}"
 
 
