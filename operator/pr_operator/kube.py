@@ -7,6 +7,7 @@ rotating tokens); requests go through aiohttp so they never block the operator's
 from __future__ import annotations
 
 import asyncio
+import builtins
 import json
 import logging
 import ssl
@@ -83,9 +84,17 @@ class KubeClient:
     async def get(self, path: str) -> dict[str, Any]:
         return await self.request("GET", path)
 
-    async def list(self, path: str, label_selector: str = "") -> list[dict[str, Any]]:
+    async def list(self, path: str, label_selector: str = "") -> builtins.list[dict[str, Any]]:
+        items, _ = await self.list_with_version(path, label_selector)
+        return items
+
+    async def list_with_version(
+        self, path: str, label_selector: str = ""
+    ) -> tuple[builtins.list[dict[str, Any]], str]:
+        """Return the items and the list's resourceVersion, from which a watch continues."""
         params = {"labelSelector": label_selector} if label_selector else None
-        return list((await self.request("GET", path, params=params)).get("items") or [])
+        answer = await self.request("GET", path, params=params)
+        return builtins.list(answer.get("items") or []), str((answer.get("metadata") or {}).get("resourceVersion", ""))
 
     async def create(self, path: str, body: Mapping[str, Any]) -> dict[str, Any]:
         return await self.request("POST", path, body=body)
