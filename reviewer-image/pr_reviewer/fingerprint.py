@@ -3,7 +3,7 @@
 A fingerprint hashes the path, analyzer, rule and the flagged line's text with its whitespace
 collapsed, never the line number, so a push that only moves code keeps every fingerprint.
 The same flagged text twice in one file with the same rule gets an occurrence index (0, 1, ...),
-counted from the top of the file.
+counted from the top of the file. Renaming a file changes the fingerprints of its findings.
 """
 
 from __future__ import annotations

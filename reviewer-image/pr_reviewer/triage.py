@@ -29,6 +29,7 @@ SWALLOWED_EXCEPTION = "swallowed-exception"
 
 # Rules of different tools that name the same problem when they flag the same line.
 # Every detect-secrets plugin counts as LEAKED_CREDENTIAL too (see problem_kind).
+# NOTE: LLM findings carry free-form rule names, so they merge only with an identical llm rule on the line.
 PROBLEM_KINDS: dict[tuple[str, str], str] = {
     ("bandit", "B105"): LEAKED_CREDENTIAL,  # password in a string literal
     ("bandit", "B106"): LEAKED_CREDENTIAL,  # password as a keyword argument

@@ -82,6 +82,14 @@ HEAD_FILES = {
     ),
 }
 
+# The reviewed repository's own tool configuration, which tries to silence every planted defect and
+# to break ruff with an unknown rule. It is part of the work tree but not of the change.
+REPOSITORY_CONFIG = {
+    "pyproject.toml": '[tool.ruff]\nlint.select = ["NOPE1"]\nlint.ignore = ["E722"]\n',
+    ".bandit": "[bandit]\nskips: B602,B608,B506,B110,B105\n",
+    ".shellcheckrc": "disable=SC2086\n",
+}
+
 # (path, line, end_line, rule, severity) each analyzer must report, and nothing else.
 EXPECTED = {
     "secrets": {
@@ -120,7 +128,7 @@ def added_file(path: str, text: str) -> FileChange:
 @pytest.fixture(scope="module")
 def head(tmp_path_factory: pytest.TempPathFactory) -> AnalysisContext:
     workdir = tmp_path_factory.mktemp("head")
-    for path, text in HEAD_FILES.items():
+    for path, text in {**HEAD_FILES, **REPOSITORY_CONFIG}.items():
         (workdir / path).write_text(text, encoding="utf-8")
     files = [added_file(path, text) for path, text in HEAD_FILES.items()]
     settings = ReviewSettings(repo=str(workdir), base="base", head="head", repository="octo/upload", pr_number=7)
@@ -143,6 +151,12 @@ def test_analyzer_reports_planted_defects(runs: dict[str, AnalyzerRun], analyzer
     assert run.status == AnalyzerStatus.RAN, run.detail
     assert reported(run) == EXPECTED[analyzer]
     assert {finding.analyzer for finding in run.findings} == {analyzer}
+
+
+def test_analyzers_leave_work_tree_unchanged(head: AnalysisContext, runs: dict[str, AnalyzerRun]) -> None:
+    present = sorted(path.name for path in Path(head.workdir).iterdir())
+
+    assert present == sorted({*HEAD_FILES, *REPOSITORY_CONFIG})
 
 
 def test_clean_files_get_no_findings(runs: dict[str, AnalyzerRun]) -> None:

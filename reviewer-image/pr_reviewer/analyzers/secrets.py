@@ -39,7 +39,7 @@ class SecretsAnalyzer:
         findings: list[Finding] = []
         with _SETTINGS_LOCK, default_settings():
             for file in files:
-                # The scan runs in this process, so the timeout is checked between files.
+                # NOTE: the scan runs in this process, so the timeout is only checked between files.
                 if time.monotonic() >= deadline:
                     raise AnalyzerFailed(f"detect-secrets timed out after {timeout:g} s")
                 findings.extend(_scan(file))
