@@ -22,6 +22,7 @@ What it checks, as GitHub does:
   hunk gets 422 in GitHub's error shape.
 * List endpoints paginate with ``page``/``per_page`` and a ``Link`` header; ``page_size`` caps a page.
 * ``rate_limit_next`` and ``fail_next`` make the next authenticated request fail once per call.
+* ``rename_repository`` makes the old name answer 301, as for a renamed or transferred repository.
 
 Every request is recorded with its JSON body and headers, minus ``Authorization``.
 ``path_prefix="/api/v3"`` serves the API under a prefix, as GitHub Enterprise Server does.
@@ -183,6 +184,7 @@ class FakeGitHub:
         self._issued: list[IssuedToken] = []
         self._jwt_claims: list[dict[str, Any]] = []
         self._injected: list[_Injected] = []
+        self._renamed: dict[str, str] = {}
 
         self._server = _Server(("127.0.0.1", 0), _Handler, self)
         # A short poll interval lets close() return quickly, which keeps test teardown fast.
@@ -260,6 +262,11 @@ class FakeGitHub:
                 pull.merged = merged
             if hunks is not None:
                 pull.hunks = {path: list(ranges) for path, ranges in hunks.items()}
+
+    def rename_repository(self, old: str, new: str) -> None:
+        """Answer requests under ``/repos/<old>/`` with 301 to the same path under ``new``, as GitHub does."""
+        with self._lock:
+            self._renamed[old] = new
 
     def add_issue_comment(self, repository: str, number: int, body: str, *, login: str = "octocat") -> dict[str, Any]:
         """Seed a PR conversation comment, as if someone else had written it."""
@@ -401,6 +408,10 @@ class FakeGitHub:
         return _Caller("app", f"{self.app_slug}[bot]"), None
 
     def _route(self, method: str, path: str, query: dict[str, str], body: Any, caller: _Caller) -> _Reply:
+        for old, new in self._renamed.items():
+            if path == f"/repos/{old}" or path.startswith(f"/repos/{old}/"):
+                location = self.url + path.replace(f"/repos/{old}", f"/repos/{new}", 1)
+                return _Reply(301, {"message": "Moved Permanently", "url": location}, {"Location": location})
         for route_method, pattern, handler in _ROUTES:
             match = pattern.fullmatch(path)
             if match and route_method == method:

@@ -193,6 +193,19 @@ def test_unprocessable_request_keeps_github_detail(github: FakeGitHub, sleeps: l
     )
 
 
+def test_renamed_repository_redirect_is_not_followed(github: FakeGitHub, sleeps: list[float]) -> None:
+    github.rename_repository(REPOSITORY, "acme/gizmos")
+
+    with make_client(github.url, sleeps) as client, pytest.raises(PermanentError) as raised:
+        client.get(PULL)
+
+    assert str(raised.value) == (
+        f"GitHub API GET {PULL} was redirected with 301 to /repos/acme/gizmos/pulls/7: "
+        "set the repository's current owner/name"
+    )
+    assert len(github.requests) == 1
+
+
 def test_paginate_follows_link_header(github: FakeGitHub, sleeps: list[float]) -> None:
     for number in range(5):
         github.add_issue_comment(REPOSITORY, 7, f"comment {number}")

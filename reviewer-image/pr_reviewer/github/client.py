@@ -217,8 +217,16 @@ class GitHubClient:
 
     def _raise_for_status(self, response: httpx.Response, where: str) -> None:
         status = response.status_code
-        if status < 400:
+        if status < 300:
             return
+        if status < 400:
+            # GitHub answers 301 for a renamed or transferred repository. Redirects are not followed,
+            # so the token only goes to URLs built from the configured API URL.
+            location = self._display_path(response.headers.get("location", "an unknown location"))
+            raise PermanentError(
+                f"GitHub API {where} was redirected with {status} to {location}: "
+                "set the repository's current owner/name"
+            )
         detail = self._redact(_error_detail(response))
         if status == 401:
             raise PermanentError(
