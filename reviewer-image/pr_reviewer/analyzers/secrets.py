@@ -47,6 +47,7 @@ class SecretsAnalyzer:
 
 
 def _scan(file: HeadFile) -> list[Finding]:
+    # NOTE: detect-secrets 1.5 skips a file that is not valid UTF-8 as if it were binary.
     findings = []
     for secret in scan_file(str(file.absolute)):
         kind = str(secret.type)
