@@ -17,7 +17,8 @@ from pr_reviewer.settings import ReviewSettings, Secret
 
 logger = logging.getLogger(__name__)
 
-# Reading the diff needs contents, posting the review needs pull_requests; metadata is implied by both.
+# Fetching the change needs contents and posting the review needs pull_requests. GitHub grants
+# metadata: read to every App, and listing it keeps the request explicit.
 INSTALLATION_PERMISSIONS = {"pull_requests": "write", "contents": "read", "metadata": "read"}
 # GitHub rejects an App JWT whose exp is more than 10 minutes ahead; iat is backdated for clock drift.
 JWT_BACKDATE_SECONDS = 60
@@ -61,7 +62,7 @@ def create_app_jwt(app_id: str, private_key: Secret, *, now: float) -> Secret:
     try:
         return Secret(jwt.encode(claims, private_key.reveal(), algorithm="RS256"))
     except (ValueError, TypeError, jwt.PyJWTError):
-        # The library's message may quote the key material, so it is dropped on purpose.
+        # The library's message is dropped so that no part of the key can reach a log.
         raise PermanentError(
             "invalid GITHUB_APP_PRIVATE_KEY: expected the App's RSA private key in PEM format"
         ) from None

@@ -23,7 +23,8 @@ logger = logging.getLogger(__name__)
 API_VERSION = "2022-11-28"
 PAGE_SIZE = 100
 RATE_LIMIT_STATUSES = (403, 429)
-# GitHub asks clients that hit a secondary rate limit without a retry-after header to wait at least a minute.
+# GitHub's REST rate-limit docs (API version 2022-11-28) require at least one minute of waiting after a
+# secondary rate limit that sends no retry-after header.
 SECONDARY_LIMIT_WAIT_SECONDS = 60.0
 
 
@@ -35,11 +36,11 @@ def _user_agent() -> str:
 
 
 class ValidationFailed(PermanentError):
-    """GitHub answered 422: the request was understood but one of its fields was rejected."""
+    """A 422 response from GitHub: the request was well formed but GitHub rejected one of its fields."""
 
 
 class NotFound(PermanentError):
-    """GitHub answered 404: the resource does not exist or the credential cannot see it."""
+    """A 404 response from GitHub: the resource does not exist or the credential cannot read it."""
 
 
 @dataclass
@@ -63,7 +64,7 @@ class GitHubClient:
     """Send authenticated requests to one GitHub API base URL (github.com or an Enterprise ``/api/v3``).
 
     ``credential`` names the setting behind ``token`` (for example ``GITHUB_TOKEN``) so that a 401
-    tells the operator which secret to check.
+    error names the secret to check.
     """
 
     def __init__(
@@ -133,7 +134,7 @@ class GitHubClient:
         params: dict[str, str | int] | None = None,
         idempotent: bool | None = None,
     ) -> httpx.Response:
-        """Send one request, retrying rate limits, 5xx answers and network errors within the policy.
+        """Send one request, retrying rate limits, 5xx responses and network errors within the policy.
 
         A POST that may have reached GitHub (read timeout, 5xx) is not retried unless ``idempotent``:
         creating a review twice would duplicate it. The Job-level retry re-runs the whole publish
@@ -197,7 +198,7 @@ class GitHubClient:
         return response, "", 0.0
 
     def _rate_limit_wait(self, response: httpx.Response) -> float | None:
-        """Return how long GitHub asks us to wait, or None when the response is not a rate limit."""
+        """Return the wait in seconds that GitHub requests, or None when the response is not a rate limit."""
         if response.status_code not in RATE_LIMIT_STATUSES:
             return None
         retry_after = response.headers.get("retry-after")
