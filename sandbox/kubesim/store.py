@@ -336,7 +336,9 @@ class Store:
         if resource.key == ("apiextensions.k8s.io", "customresourcedefinitions"):
             self.registry.add(resource_from_crd(new))
 
-        if new["metadata"].get("deletionTimestamp") and not new["metadata"].get("finalizers"):
+        # A terminating namespace goes once it is empty (see _finish_namespace_if_empty), not when unfinalized.
+        is_namespace = resource.key == ("", "namespaces")
+        if new["metadata"].get("deletionTimestamp") and not new["metadata"].get("finalizers") and not is_namespace:
             policy = self._pending_policies.get(new["metadata"]["uid"], "Background")
             return self._remove(resource, new, policy)
         return copy.deepcopy(new)
