@@ -124,6 +124,14 @@ def test_operator_env_matches_contract(render: Render) -> None:
     }
 
 
+def test_operator_verbose_adds_flag(render: Render) -> None:
+    default = pod_spec(find(render(), "Deployment", OPERATOR))["containers"][0]
+    verbose = pod_spec(find(render(sets=("operator.verbose=true",)), "Deployment", OPERATOR))["containers"][0]
+
+    assert "args" not in default
+    assert verbose["args"] == ["--verbose"]
+
+
 def test_operator_env_follows_production_values(render: Render) -> None:
     env = container_env(find(render("values-production.yaml"), "Deployment", OPERATOR))
 
@@ -154,6 +162,8 @@ def test_receiver_env_matches_contract(render: Render) -> None:
         "MAX_BODY_BYTES": "26214400",
         "KUBE_API_TIMEOUT_SECONDS": "3",
         "MAX_ACTIVE_REVIEWS": "3",
+        "RECEIVER_THREADS": "8",
+        "LOG_LEVEL": "INFO",
         "PYTHONDONTWRITEBYTECODE": "1",
     }
 
