@@ -8,6 +8,7 @@ import pytest
 
 from pr_reviewer.diff import parse_diff, read_change
 from pr_reviewer.errors import PermanentError
+from pr_reviewer.languages import detect_language
 from pr_reviewer.model import ChangeKind, DiffLine, FileChange, SkippedFile
 from pr_reviewer.settings import ReviewSettings
 from tests.helpers.gitrepo import GitRepo
@@ -386,3 +387,22 @@ def test_parse_rejects_malformed_hunk_header() -> None:
 
     with pytest.raises(ValueError, match=r"^malformed hunk header in the diff of x: '@@ -a \+b @@'$"):
         parse_diff(text)
+
+
+@pytest.mark.parametrize(
+    ("path", "first_line", "language"),
+    [
+        ("deploy/Dockerfile.prod", None, "dockerfile"),
+        ("images/api.Dockerfile", None, "dockerfile"),
+        ("CMakeLists.txt", None, "cmake"),
+        ("src/Main.KT", None, "kotlin"),
+        ("scripts/run", "#!/usr/bin/env -S PYTHONUNBUFFERED=1 python3 -u", "python"),
+        ("scripts/run", "#!/bin/sh", "shell"),
+        ("scripts/run", "#!/usr/bin/env node", "javascript"),
+        ("scripts/run.py", "#!/bin/bash", "python"),
+        ("scripts/run", "echo no shebang", None),
+        ("data.bin", None, None),
+    ],
+)
+def test_language_detection(path: str, first_line: str | None, language: str | None) -> None:
+    assert detect_language(path, first_line) == language
