@@ -121,13 +121,13 @@ def _repositories(env: Mapping[str, str]) -> frozenset[str]:
 
 
 def _actions(env: Mapping[str, str]) -> frozenset[str]:
-    if "REVIEW_ACTIONS" not in env:
+    actions = _comma_list(env, "REVIEW_ACTIONS")
+    if not actions:
         return frozenset(DEFAULT_REVIEW_ACTIONS)
 
-    actions = _comma_list(env, "REVIEW_ACTIONS")
     webhook_actions = [action for action in ACTIONS if action != "manual"]
     unknown = [action for action in actions if action not in webhook_actions]
-    if unknown or not actions:
+    if unknown:
         raise ConfigError(
             f"REVIEW_ACTIONS={env['REVIEW_ACTIONS']!r} is invalid: use a comma list of {', '.join(webhook_actions)}"
         )

@@ -33,10 +33,12 @@ CANCEL_ATTEMPTS = 3  # a 409 here means the operator changed the resource in bet
 def kubernetes_api_client() -> client.ApiClient:
     """Return an API client from ``KUBECONFIG`` (or ~/.kube/config), or the pod's service account in a cluster."""
     configuration = client.Configuration()
-    if os.environ.get("KUBERNETES_SERVICE_HOST") and not os.environ.get("KUBECONFIG"):
+    kubeconfig = os.environ.get("KUBECONFIG")
+    if os.environ.get("KUBERNETES_SERVICE_HOST") and not kubeconfig:
         config.load_incluster_config(client_configuration=configuration)
     else:
-        config.load_kube_config(client_configuration=configuration)
+        # Passed explicitly: the client reads KUBECONFIG once, when it is first imported.
+        config.load_kube_config(config_file=kubeconfig, client_configuration=configuration)
 
     # urllib3 would otherwise retry failed connections three times, multiplying the timeout.
     configuration.retries = False
@@ -73,16 +75,18 @@ class KubernetesReviewStore:
                 cancelled.append(name)
         return cancelled
 
-    def queue_counts(self) -> QueueCounts:
-        resources = self._list_custom(label_selector=None)
-        jobs = self._list_review_jobs()
+    def queue_counts(self, timeout_seconds: float | None = None) -> QueueCounts:
+        timeout = self._timeout if timeout_seconds is None else (timeout_seconds, timeout_seconds)
+        resources = self._list_custom(label_selector=None, timeout=timeout)
+        jobs = self._list_review_jobs(timeout)
         return QueueCounts(
             queue_size=sum(1 for resource in resources if is_waiting(resource)),
             active_workers=sum(1 for job in jobs if job_is_active(job)),
         )
 
-    def check_connection(self) -> None:
-        self._list_custom(label_selector=None, limit=1)
+    def check_connection(self, timeout_seconds: float | None = None) -> None:
+        timeout = self._timeout if timeout_seconds is None else (timeout_seconds, timeout_seconds)
+        self._list_custom(label_selector=None, limit=1, timeout=timeout)
 
     def _list_reviews(self, repository: str, pr_number: int) -> list[dict[str, Any]]:
         selector = f"{LABEL_REPOSITORY}={repository_label_value(repository)},{LABEL_PR}={pr_label_value(pr_number)}"
@@ -132,24 +136,26 @@ class KubernetesReviewStore:
         except (ApiException, urllib3.exceptions.HTTPError) as error:
             raise _unavailable(f"read {self.namespace}/{name}", error) from None
 
-    def _list_custom(self, label_selector: str | None, limit: int | None = None) -> list[dict[str, Any]]:
+    def _list_custom(
+        self, label_selector: str | None, limit: int | None = None, timeout: tuple[float, float] | None = None
+    ) -> list[dict[str, Any]]:
         # NOTE: lists are not paginated; one namespace's reviews are assumed to fit in one response.
         try:
             listing = self._custom.list_namespaced_custom_object(
                 GROUP, VERSION, self.namespace, PLURAL,
-                label_selector=label_selector, limit=limit, _request_timeout=self._timeout,
+                label_selector=label_selector, limit=limit, _request_timeout=timeout or self._timeout,
             )
         except (ApiException, urllib3.exceptions.HTTPError) as error:
             raise _unavailable(f"list {PLURAL}", error) from None
         items: list[dict[str, Any]] = cast(dict[str, Any], listing).get("items") or []
         return items
 
-    def _list_review_jobs(self) -> list[dict[str, Any]]:
+    def _list_review_jobs(self, timeout: tuple[float, float]) -> list[dict[str, Any]]:
         try:
             listing = self._batch.list_namespaced_job(
                 self.namespace,
                 label_selector=f"{LABEL_COMPONENT}={REVIEW_JOB_COMPONENT}",
-                _request_timeout=self._timeout,
+                _request_timeout=timeout,
             )
         except (ApiException, urllib3.exceptions.HTTPError) as error:
             raise _unavailable("list review Jobs", error) from None

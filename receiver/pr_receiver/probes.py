@@ -12,10 +12,18 @@ logger = logging.getLogger(__name__)
 
 probes = Blueprint("probes", __name__)
 
+# /health makes two API calls and /ready one; at 1 s each they finish inside a 3 s probe timeout
+# even when the API server hangs, so a slow API never fails the probes by itself.
+PROBE_API_TIMEOUT_SECONDS = 1.0
+
 
 def _state() -> ReceiverState:
     state: ReceiverState = current_app.extensions["pr_receiver"]
     return state
+
+
+def _probe_timeout(state: ReceiverState) -> float:
+    return min(PROBE_API_TIMEOUT_SECONDS, state.config.kube_api_timeout_seconds)
 
 
 @probes.get("/health")
@@ -24,7 +32,7 @@ def health() -> tuple[Response, int]:
     # API back, and a live receiver keeps responding 503 so GitHub shows the deliveries as failed.
     state = _state()
     try:
-        counts = state.store.queue_counts()
+        counts = state.store.queue_counts(_probe_timeout(state))
     except StoreUnavailable as error:
         state.outage_log.down("/health", error)
         body: dict[str, object] = {
@@ -44,7 +52,7 @@ def health() -> tuple[Response, int]:
 def ready() -> tuple[Response, int]:
     state = _state()
     try:
-        state.store.check_connection()
+        state.store.check_connection(_probe_timeout(state))
     except StoreUnavailable as error:
         state.outage_log.down("/ready", error)
         return jsonify({"status": "unavailable", "reason": "the Kubernetes API is unavailable"}), 503

@@ -36,10 +36,10 @@ class ReviewStore(Protocol):
     def cancel_reviews(self, repository: str, pr_number: int, reason: str, message: str) -> list[str]:
         """Move the PR's cancellable resources to Cancelled; return their names."""
 
-    def queue_counts(self) -> QueueCounts:
-        """Count resources waiting in the queue and active review Jobs."""
+    def queue_counts(self, timeout_seconds: float | None = None) -> QueueCounts:
+        """Count resources waiting in the queue and active review Jobs; ``timeout_seconds`` bounds each API call."""
 
-    def check_connection(self) -> None:
+    def check_connection(self, timeout_seconds: float | None = None) -> None:
         """Raise ``StoreUnavailable`` unless the API server responds to a request for resources."""
 
 

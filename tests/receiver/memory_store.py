@@ -39,14 +39,14 @@ class MemoryReviewStore:
                 cancelled.append(name)
         return cancelled
 
-    def queue_counts(self) -> QueueCounts:
+    def queue_counts(self, timeout_seconds: float | None = None) -> QueueCounts:
         self._fail_if_down()
         return QueueCounts(
             queue_size=sum(1 for resource in self.resources.values() if is_waiting(resource)),
             active_workers=sum(1 for job in self.jobs if job_is_active(job)),
         )
 
-    def check_connection(self) -> None:
+    def check_connection(self, timeout_seconds: float | None = None) -> None:
         self._fail_if_down()
 
     def _fail_if_down(self) -> None:
