@@ -95,9 +95,14 @@ class RunningApiServer:
         self._thread.join(timeout=_START_TIMEOUT_SECONDS)
 
 
-def start_apiserver(crd_dir: Path | None = None, port: int = 0, bookmark_interval: float = 30.0) -> RunningApiServer:
-    """Start a server in a new thread with its own event loop; the caller must ``stop()`` it."""
-    server = ApiServer(port=port, bookmark_interval=bookmark_interval)
+def start_apiserver(
+    crd_dir: Path | None = None, port: int = 0, bookmark_interval: float = 30.0, history_limit: int = 10000
+) -> RunningApiServer:
+    """Start a server in a new thread with its own event loop; the caller must ``stop()`` it.
+
+    ``history_limit`` is how many events watches can replay; older resourceVersions get 410 Expired.
+    """
+    server = ApiServer(Store(history_limit=history_limit), port=port, bookmark_interval=bookmark_interval)
     if crd_dir is not None:
         load_crds(server.store, Path(crd_dir))
     loop = asyncio.new_event_loop()
@@ -128,9 +133,11 @@ def start_apiserver(crd_dir: Path | None = None, port: int = 0, bookmark_interva
 
 
 @contextlib.contextmanager
-def running_apiserver(crd_dir: Path | None = None, port: int = 0) -> Iterator[RunningApiServer]:
+def running_apiserver(
+    crd_dir: Path | None = None, port: int = 0, bookmark_interval: float = 30.0, history_limit: int = 10000
+) -> Iterator[RunningApiServer]:
     """Run a server for the duration of the ``with`` block; ``port=0`` picks a free port."""
-    running = start_apiserver(crd_dir, port)
+    running = start_apiserver(crd_dir, port, bookmark_interval, history_limit)
     try:
         yield running
     finally:
