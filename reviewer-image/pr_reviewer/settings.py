@@ -7,6 +7,7 @@ Secrets (GitHub token, App private key, LLM API key) are wrapped in :class:`Secr
 from __future__ import annotations
 
 import os
+import urllib.parse
 from dataclasses import dataclass, field
 
 from pr_reviewer.errors import PermanentError
@@ -117,7 +118,7 @@ class ReviewSettings:
         """Name of the review in logs: ``owner/repo#7`` for a PR, else the repository and its refs."""
         if self.repository and self.pr_number is not None:
             return f"{self.repository}#{self.pr_number}"
-        return f"{self.repo} {self.base}..{self.head}"
+        return f"{_without_userinfo(self.repo)} {self.base}..{self.head}"
 
     def validate(self) -> None:
         """Raise :class:`PermanentError` naming the first invalid setting."""
@@ -147,6 +148,14 @@ class ReviewSettings:
             raise PermanentError("posting needs GITHUB_TOKEN, or GITHUB_APP_ID with GITHUB_APP_PRIVATE_KEY")
         if self.github.uses_app and self.github.installation_id is None:
             raise PermanentError("GitHub App auth needs the installation id")
+
+
+def _without_userinfo(repo: str) -> str:
+    """Drop ``user:token@`` from a clone URL, so a token given in the URL stays out of log lines."""
+    parts = urllib.parse.urlsplit(repo)
+    if not parts.scheme or "@" not in parts.netloc:
+        return repo
+    return urllib.parse.urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
 
 
 def env_secret(name: str, environ: dict[str, str] | None = None) -> Secret:

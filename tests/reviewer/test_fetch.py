@@ -484,3 +484,13 @@ def test_remove_workdir_logs_failure(tmp_path: Path, caplog: pytest.LogCaptureFi
     assert len(warnings) == 1
     assert warnings[0].startswith(f"Could not remove the work tree {not_a_folder}: ")
     assert not_a_folder.exists()
+
+
+def test_settings_subject_hides_url_token() -> None:
+    url = f"https://x-access-token:{TOKEN}@github.example/o/r.git"
+    settings = ReviewSettings(repo=url, base="main", head="feature")
+
+    assert settings.subject == "https://github.example/o/r.git main..feature"
+    assert fetch.url_without_credentials(url) == "https://github.example/o/r.git"
+    assert fetch.url_without_credentials("ssh://git@github.example/o/r.git") == "ssh://git@github.example/o/r.git"
+    assert fetch.url_without_credentials("/srv/repos/r.git") == "/srv/repos/r.git"
