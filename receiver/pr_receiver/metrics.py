@@ -1,8 +1,8 @@
 """Prometheus metrics of the receiver.
 
 Each app owns its registry. The receiver runs one gunicorn worker process with threads
-(see gunicorn_conf.py), so a plain in-process registry counts every request; multiprocess
-mode would need a shared directory and cleanup of dead workers for no gain on I/O-bound work.
+(see gunicorn_conf.py), so a plain in-process registry counts every request. Multiprocess
+mode would need a shared directory and cleanup of dead workers, for no gain on I/O-bound work.
 """
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest

@@ -12,8 +12,8 @@ logger = logging.getLogger(__name__)
 
 probes = Blueprint("probes", __name__)
 
-# /health makes two API calls and /ready one; at 1 s each they finish inside a 3 s probe timeout
-# even when the API server hangs, so a slow API never fails the probes by itself.
+# /health makes two API calls and /ready makes one. At 1 s each they finish inside the chart's 3 s
+# probe timeout even when the API server hangs, so a slow API never fails the probes by itself.
 PROBE_API_TIMEOUT_SECONDS = 1.0
 
 

@@ -37,7 +37,7 @@ _namespace_numbers = itertools.count(1)
 class Cluster:
     apiserver: RunningApiServer
     receiver_kubeconfig: Path
-    operator: client.ApiClient  # stands in for the operator: sets phases and creates Jobs
+    operator: client.ApiClient  # acts as the operator: sets phases and creates Jobs
 
     def reviews(self, namespace: str) -> list[dict[str, Any]]:
         return sorted(self.apiserver.store.objects(GROUP, PLURAL, namespace=namespace),
@@ -350,3 +350,46 @@ def test_console_script_serves_with_gunicorn_insecure(cluster: Cluster, namespac
     warning = "WARNING pr_receiver.app: RECEIVER_INSECURE_SKIP_SIGNATURE=true: webhook signatures are NOT verified"
     assert warning in output
     assert f"✓ PR #42 added to queue as {namespace}/{OPENED_NAME}" in output
+
+
+def test_cancel_retries_after_conflict(cluster: Cluster, namespace: str, receiver: FlaskClient) -> None:
+    post(receiver, "pull_request.opened.json")
+    cluster.apiserver.inject_error(409, method="PATCH", path_prefix=f"/apis/{GROUP}/", times=1)
+    cluster.apiserver.request_log.clear()
+
+    status, body = post(receiver, "pull_request.closed.json")
+
+    assert status == 200
+    assert body["names"] == [OPENED_NAME]
+    assert cluster.reviews(namespace)[0]["status"]["phase"] == "Cancelled"
+    verbs = [record.verb for record in cluster.apiserver.request_log.records(token=RECEIVER_TOKEN)]
+    assert verbs == ["list", "patch", "get", "patch"]
+
+
+def test_cancel_gives_up_after_repeated_conflicts(
+    cluster: Cluster, namespace: str, receiver: FlaskClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    post(receiver, "pull_request.opened.json")
+    cluster.apiserver.inject_error(409, method="PATCH", path_prefix=f"/apis/{GROUP}/", times=3)
+
+    with caplog.at_level(logging.ERROR, logger="pr_receiver"):
+        status, _ = post(receiver, "pull_request.closed.json", delivery_id="dlv-conflict")
+
+    assert status == 503
+    assert caplog.records[0].getMessage() == (
+        "Failed to store delivery dlv-conflict for lumen-labs/orbit-api#42, responding 503: Kubernetes API request to "
+        f"cancel {namespace}/{OPENED_NAME} failed: the resource changed during each of 3 attempts"
+    )
+    assert "status" not in cluster.reviews(namespace)[0]
+
+
+def test_cancel_skips_review_finished_meanwhile(cluster: Cluster, namespace: str, receiver: FlaskClient) -> None:
+    post(receiver, "pull_request.opened.json")
+    cluster.set_phase(namespace, OPENED_NAME, "Running")
+    store = KubernetesReviewStore(kubernetes_api_client(), namespace, TIMEOUT_SECONDS)
+    listed = store._list_reviews("lumen-labs/orbit-api", 42)
+    cluster.set_phase(namespace, OPENED_NAME, "Succeeded")
+
+    # The stale resourceVersion makes the patch fail with 409; the re-read shows a final phase.
+    assert store._cancel(listed[0], "PullRequestClosed", "PR #42 was closed") is False
+    assert cluster.reviews(namespace)[0]["status"] == {"phase": "Succeeded"}
