@@ -160,7 +160,7 @@ def remove_workdir(path: Path) -> None:
 
 
 def url_without_credentials(url: str) -> str:
-    """Return ``url`` with any ``user:password@`` part removed; other text is returned unchanged."""
+    """Return ``url`` without its ``user:password@`` part. An ssh user name stays, and a path is returned as is."""
     return _split_credentials(url)[0]
 
 
