@@ -33,7 +33,7 @@ def create_app(config: ReceiverConfig | None = None, store: ReviewStore | None =
         store = KubernetesReviewStore(kubernetes_api_client(), config.namespace, config.kube_api_timeout_seconds)
 
     app = Flask(__name__)
-    app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes
+    app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes + 1  # see _read_body
     app.extensions["pr_receiver"] = ReceiverState(
         config=config, store=store, metrics=ReceiverMetrics(), handler=WebhookHandler(config, store)
     )
@@ -54,7 +54,7 @@ def _webhook() -> tuple[Response, int, dict[str, str]]:
 
     response: WebhookResponse
     try:
-        body = request.get_data(cache=False)
+        body = _read_body(state.config.max_body_bytes)
     except RequestEntityTooLarge:
         response = too_large_response(delivery_id, state.config.max_body_bytes)
     else:
@@ -62,6 +62,18 @@ def _webhook() -> tuple[Response, int, dict[str, str]]:
 
     state.metrics.record(response.event, response.outcome, time.monotonic() - started)
     return jsonify(response.body), response.status, response.headers
+
+
+def _read_body(max_body_bytes: int) -> bytes:
+    """Return the raw body; raise ``RequestEntityTooLarge`` when it exceeds ``max_body_bytes``.
+
+    Werkzeug rejects a too-large Content-Length before reading, but it cuts a chunked body at
+    MAX_CONTENT_LENGTH silently. That limit is one byte above ours, so a cut body is too long here.
+    """
+    body = request.get_data(cache=False)
+    if len(body) > max_body_bytes:
+        raise RequestEntityTooLarge()
+    return body
 
 
 def _state() -> ReceiverState:

@@ -1,3 +1,4 @@
+import io
 import json
 import logging
 import re
@@ -365,6 +366,27 @@ def test_body_over_limit_is_rejected(store: MemoryReviewStore) -> None:
         "error": "request body exceeds MAX_BODY_BYTES (1000 bytes): GitHub never sends more than 25 MiB, so check "
         "what is posting to this endpoint"
     }
+    assert store.resources == {}
+
+
+@pytest.mark.parametrize("extra_bytes", [0, 1])
+def test_chunked_body_over_limit_is_rejected(store: MemoryReviewStore, extra_bytes: int) -> None:
+    body, headers = signed("pull_request.opened.json", "pull_request")
+    client = create_app(make_config(max_body_bytes=len(body) - extra_bytes), store).test_client()
+
+    # A chunked request has no Content-Length; the WSGI server marks the stream as terminated.
+    response = client.post(
+        "/webhook", input_stream=io.BytesIO(body), headers={**headers, "Transfer-Encoding": "chunked"},
+        environ_base={"wsgi.input_terminated": True},
+    )
+
+    assert response.status_code == (413 if extra_bytes else 202)
+
+
+def test_body_one_byte_over_limit_is_rejected(store: MemoryReviewStore) -> None:
+    body, headers = signed("pull_request.opened.json", "pull_request")
+    client = create_app(make_config(max_body_bytes=len(body) - 1), store).test_client()
+    assert client.post("/webhook", data=body, headers=headers).status_code == 413
     assert store.resources == {}
 
 
