@@ -194,7 +194,7 @@ def main() -> None:
     server = FakeServer((args.host, args.port), github, args.git_root)
     port = server.server_address[1]
     logger.info("Serving repositories %s and the fake GitHub API on %s:%d", ", ".join(repositories), args.host, port)
-    # The first stdout line tells a parent process which port was picked.
+    # The first stdout line reports the chosen port to a parent process.
     print(f"PORT={port}", flush=True)
     server.serve_forever()
 
