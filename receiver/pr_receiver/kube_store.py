@@ -68,6 +68,8 @@ class KubernetesReviewStore:
             raise _unavailable("create", error) from None
 
     def cancel_reviews(self, repository: str, pr_number: int, reason: str, message: str) -> list[str]:
+        # NOTE: one list plus one patch per pending review, each up to the timeout; a PR with many
+        # pending reviews and a slow API server can exceed GitHub's 10 s wait.
         cancelled = []
         for resource in self._list_reviews(repository, pr_number):
             name = resource["metadata"]["name"]
