@@ -62,16 +62,16 @@ def already_exists(plural: str, group: str, name: str) -> ApiError:
     return ApiError(409, "AlreadyExists", f'{resource} "{name}" already exists', details)
 
 
-def conflict(plural: str, group: str, name: str, why: str) -> ApiError:
+def conflict(plural: str, group: str, name: str, detail: str) -> ApiError:
     resource = qualified_resource(plural, group)
     details = {"name": name, "group": group, "kind": plural}
-    message = f'Operation cannot be fulfilled on {resource} "{name}": {why}'
+    message = f'Operation cannot be fulfilled on {resource} "{name}": {detail}'
     return ApiError(409, "Conflict", message, details)
 
 
 def stale_version(plural: str, group: str, name: str) -> ApiError:
-    why = "the object has been modified; please apply your changes to the latest version and try again"
-    return conflict(plural, group, name, why)
+    detail = "the object has been modified; please apply your changes to the latest version and try again"
+    return conflict(plural, group, name, detail)
 
 
 def invalid(kind: str, group: str, name: str, causes: list[FieldCause]) -> ApiError:

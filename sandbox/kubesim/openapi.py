@@ -97,7 +97,7 @@ def root_document(registry: ResourceRegistry) -> dict[str, Any]:
 
 
 def serve(registry: ResourceRegistry, path: str, query: Mapping[str, str]) -> web.Response:
-    """Answer ``/openapi/v3`` and ``/openapi/v3/<api|apis/group>/<version>``; 404 for anything else."""
+    """Serve ``/openapi/v3`` and ``/openapi/v3/<api|apis/group>/<version>``; 404 for anything else."""
     if path == "/openapi/v3":
         return json_response(root_document(registry))
     segments = path.removeprefix("/openapi/v3/").split("/")

@@ -85,7 +85,12 @@ def _to_json_schema(schema: Any) -> Any:
 def _field_path(error: jsonschema.ValidationError) -> str:
     path = ""
     for part in error.absolute_path:
-        path += f"[{part}]" if isinstance(part, int) else f".{part}" if path else str(part)
+        if isinstance(part, int):
+            path += f"[{part}]"
+        elif path:
+            path += f".{part}"
+        else:
+            path = str(part)
     return path
 
 
@@ -112,7 +117,8 @@ def _cause(error: jsonschema.ValidationError) -> FieldCause:
     }
     if error.validator in bounds:
         value = json.dumps(error.instance)
-        unit = " chars long" if "Length" in str(error.validator) else " items" if "Items" in str(error.validator) else ""
+        units = {"minLength": " chars long", "maxLength": " chars long", "minItems": " items", "maxItems": " items"}
+        unit = units.get(str(error.validator), "")
         message = f"Invalid value: {value}: {path} in body should be {bounds[str(error.validator)]} " \
             f"{error.validator_value}{unit}"
         return FieldCause("FieldValueInvalid", path, message)

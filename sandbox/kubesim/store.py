@@ -7,8 +7,8 @@ Deletion follows the real API: an object with finalizers only gets ``deletionTim
 an update removes the last finalizer. Dependents (objects whose ``ownerReferences`` name a deleted owner's
 uid) are handled by ``propagationPolicy``:
 
-- Background (the default): dependents are deleted right after the owner, synchronously; a dependent with
-  another owner that still exists only loses the reference to the deleted one.
+- Background (the default): dependents are deleted right after the owner, in the same request. A dependent
+  that has another owner which still exists only loses its reference to the deleted owner.
 - Foreground: simplified; dependents are deleted first, then the owner, in the same request (the real API
   keeps the owner with a ``foregroundDeletion`` finalizer until its dependents are gone).
 - Orphan: the dependents lose their reference to the owner. batch/v1 Jobs default to Orphan when the
@@ -384,8 +384,8 @@ class Store:
             expected = preconditions.get(field)
             actual = obj["metadata"].get(field)
             if expected is not None and expected != actual:
-                why = f"Precondition failed: {field} in precondition: {expected}, {field} in object meta: {actual}"
-                raise conflict(resource.plural, resource.group, obj["metadata"]["name"], why)
+                detail = f"Precondition failed: {field} in precondition: {expected}, {field} in object meta: {actual}"
+                raise conflict(resource.plural, resource.group, obj["metadata"]["name"], detail)
 
     def _delete_object(self, resource: ResourceType, obj: dict[str, Any], policy: str) -> dict[str, Any]:
         if obj["metadata"].get("finalizers"):

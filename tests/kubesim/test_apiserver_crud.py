@@ -114,7 +114,8 @@ def test_label_selectors_filter_lists(core: kubernetes.client.CoreV1Api, namespa
         core.create_namespaced_config_map(namespace, {"metadata": {"name": name, "labels": labels}})
 
     def names(selector: str) -> list[str]:
-        return [item.metadata.name for item in core.list_namespaced_config_map(namespace, label_selector=selector).items]
+        listed = core.list_namespaced_config_map(namespace, label_selector=selector)
+        return [item.metadata.name for item in listed.items]
 
     assert names("tier=web") == ["a", "c"]
     assert names("tier==web") == ["a", "c"]
@@ -342,7 +343,9 @@ def test_lease_and_events_are_served(api_client: kubernetes.client.ApiClient, na
     coordination = kubernetes.client.CoordinationV1Api(api_client)
     events = kubernetes.client.EventsV1Api(api_client)
 
-    lease = coordination.create_namespaced_lease(namespace, {"metadata": {"name": "leader"}, "spec": {"holderIdentity": "a"}})
+    lease = coordination.create_namespaced_lease(
+        namespace, {"metadata": {"name": "leader"}, "spec": {"holderIdentity": "a"}}
+    )
     event = events.create_namespaced_event(namespace, {
         "metadata": {"name": "started"}, "eventTime": "2025-01-01T00:00:00.000000Z", "reason": "Started",
         "action": "Start", "reportingController": "test", "reportingInstance": "test-1", "type": "Normal",

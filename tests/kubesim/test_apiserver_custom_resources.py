@@ -155,7 +155,9 @@ def test_metadata_change_keeps_generation(custom: kubernetes.client.CustomObject
 def test_no_op_patch_keeps_resource_version(custom: kubernetes.client.CustomObjectsApi, namespace: str) -> None:
     created = _create(custom, namespace, gadget("unchanged"))
 
-    patched = custom.patch_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, "unchanged", {"spec": {"number": 7}})
+    patched = custom.patch_namespaced_custom_object(
+        GROUP, VERSION, namespace, PLURAL, "unchanged", {"spec": {"number": 7}}
+    )
 
     assert patched["metadata"]["resourceVersion"] == created["metadata"]["resourceVersion"]
 
@@ -250,7 +252,8 @@ def test_strategic_merge_patch_merges_containers_by_name(core: kubernetes.client
         "spec": {"containers": [{"name": "a", "image": "a:1"}, {"name": "b", "image": "b:1"}]},
     })
 
-    patched = core.patch_namespaced_pod("two-containers", namespace, {"spec": {"containers": [{"name": "b", "image": "b:2"}]}})
+    patch = {"spec": {"containers": [{"name": "b", "image": "b:2"}]}}
+    patched = core.patch_namespaced_pod("two-containers", namespace, patch)
 
     assert [(container.name, container.image) for container in patched.spec.containers] == [("a", "a:1"), ("b", "b:2")]
 

@@ -22,7 +22,9 @@ def _get(apiserver: RunningApiServer, path: str, accept: str = "application/json
         return json.loads(response.read())
 
 
-def _send(apiserver: RunningApiServer, method: str, path: str, body: Any, content_type: str = "application/json") -> Any:
+def _send(
+    apiserver: RunningApiServer, method: str, path: str, body: Any, content_type: str = "application/json"
+) -> Any:
     request = urllib.request.Request(
         apiserver.url + path, data=json.dumps(body).encode(), headers={"Content-Type": content_type}, method=method
     )
@@ -168,7 +170,8 @@ def test_dry_run_is_rejected_not_persisted(apiserver: RunningApiServer) -> None:
 
     assert code == 400
     assert body["message"] == "dryRun is not supported by kubesim"
-    assert [obj for obj in apiserver.store.objects("", "configmaps", "default") if obj["metadata"]["name"] == "dry"] == []
+    stored_names = [obj["metadata"]["name"] for obj in apiserver.store.objects("", "configmaps", "default")]
+    assert "dry" not in stored_names
 
 
 def test_delete_with_finalizer_answers_202(apiserver: RunningApiServer, namespace: str) -> None:

@@ -26,7 +26,9 @@ def _client(apiserver: RunningApiServer, tmp_path: Path, token: str) -> kubernet
     return kubernetes.client.CoreV1Api(client)
 
 
-def test_injected_error_answers_next_matching_requests(core: kubernetes.client.CoreV1Api, apiserver: RunningApiServer, namespace: str) -> None:
+def test_injected_error_answers_next_matching_requests(
+    core: kubernetes.client.CoreV1Api, apiserver: RunningApiServer, namespace: str
+) -> None:
     apiserver.inject_error(503, method="POST", path_prefix=f"/api/v1/namespaces/{namespace}/configmaps", times=2)
 
     statuses = []
@@ -105,11 +107,14 @@ def test_request_log_records_verbs_and_tokens(apiserver: RunningApiServer, tmp_p
     assert operator_records[0].resource == "configmaps"
     assert operator_records[0].namespace == "default"
     assert operator_records[1].name == "logged"
-    assert apiserver.request_log.rbac_verbs(token="operator-token") == {("", "configmaps"): {"create", "patch", "delete"}}
+    operator_verbs = apiserver.request_log.rbac_verbs(token="operator-token")
+    assert operator_verbs == {("", "configmaps"): {"create", "patch", "delete"}}
     assert apiserver.request_log.rbac_verbs(token="receiver-token") == {("", "configmaps"): {"list"}}
 
 
-def test_request_log_names_subresources(apiserver: RunningApiServer, core: kubernetes.client.CoreV1Api, namespace: str) -> None:
+def test_request_log_names_subresources(
+    apiserver: RunningApiServer, core: kubernetes.client.CoreV1Api, namespace: str
+) -> None:
     core.create_namespaced_pod(namespace, {
         "metadata": {"name": "logged-pod"}, "spec": {"containers": [{"name": "main", "image": "busybox"}]},
     })
@@ -123,7 +128,9 @@ def test_request_log_names_subresources(apiserver: RunningApiServer, core: kuber
     ]
 
 
-def test_store_reads_show_current_state(apiserver: RunningApiServer, core: kubernetes.client.CoreV1Api, namespace: str) -> None:
+def test_store_reads_show_current_state(
+    apiserver: RunningApiServer, core: kubernetes.client.CoreV1Api, namespace: str
+) -> None:
     core.create_namespaced_config_map(namespace, {"metadata": {"name": "sampled"}, "data": {"a": "1"}})
 
     sampled = apiserver.store.objects("", "configmaps", namespace=namespace)

@@ -182,7 +182,9 @@ def test_server_stop_ends_open_watches() -> None:
     stream.close()
 
 
-def test_legacy_watch_path_streams(apiserver: RunningApiServer, core: kubernetes.client.CoreV1Api, namespace: str) -> None:
+def test_legacy_watch_path_streams(
+    apiserver: RunningApiServer, core: kubernetes.client.CoreV1Api, namespace: str
+) -> None:
     start = core.list_namespaced_config_map(namespace).metadata.resource_version
     core.create_namespaced_config_map(namespace, {"metadata": {"name": "legacy"}})
     stream = RawWatch(apiserver.url, f"/api/v1/watch/namespaces/{namespace}/configmaps?resourceVersion={start}")
