@@ -160,13 +160,18 @@ class AnalyzerStatus(enum.StrEnum):
 
 @dataclass
 class AnalyzerRun:
-    """What one analyzer did: its findings, or why it did not produce any."""
+    """What one analyzer did: its findings, or why it did not produce any.
+
+    ``degraded`` marks a run that reported findings but skipped part of its input (for example
+    some LLM batches failed), which makes the review partial.
+    """
 
     name: str
     status: AnalyzerStatus
     findings: list[Finding] = field(default_factory=list)
     detail: str = ""
     seconds: float = 0.0
+    degraded: bool = False
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -174,5 +179,6 @@ class AnalyzerRun:
             "status": self.status.value,
             "findings": len(self.findings),
             "detail": self.detail,
+            "degraded": self.degraded,
             "seconds": round(self.seconds, 3),
         }

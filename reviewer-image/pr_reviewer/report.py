@@ -119,7 +119,7 @@ def build_report(
         files_beyond_top_n=sum(1 for item in skipped if item.code == SKIP_CODE_BEYOND_TOP_N),
         clipped_hunks=clipped_hunks,
         failed_analyzers=[run.name for run in runs if run.status == AnalyzerStatus.FAILED],
-        degraded_analyzers={run.name: run.detail for run in runs if run.status == AnalyzerStatus.RAN and run.detail},
+        degraded_analyzers={run.name: run.detail for run in runs if run.status == AnalyzerStatus.RAN and run.degraded},
     )
     return Report(
         base_sha=base_sha,

@@ -38,6 +38,8 @@ def summary_message(result: ReviewResult) -> str:
     """Say in one sentence what the review did, for ``kubectl get`` and the resource's status."""
     if result.error is not None:
         return str(result.error)
+    if result.stale:
+        return f"nothing posted: {result.stale}"
 
     report = result.report
     assert report is not None, "a review without an error has a report"

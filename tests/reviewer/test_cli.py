@@ -1,0 +1,119 @@
+"""The ``pr-review`` command line: options, output formats, languages and exit codes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from pr_reviewer.cli import main
+from pr_reviewer.errors import EXIT_OK, EXIT_PERMANENT
+from tests.helpers.gitrepo import GitRepo
+from tests.reviewer.planted import EXPECTED_DEFECTS, build_planted_repo
+
+FINDING_KEYS = {"path", "line", "severity", "analyzer", "rule", "message"}
+
+
+@pytest.fixture(scope="module")
+def planted(tmp_path_factory: pytest.TempPathFactory) -> tuple[GitRepo, str, str]:
+    return build_planted_repo(tmp_path_factory.mktemp("cli") / "repo")
+
+
+def review(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(["--log-level", "ERROR", *args])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_json_format_prints_one_document(planted, capsys) -> None:
+    repo, base, head = planted
+
+    code, out, _ = review(capsys, "--repo", str(repo.path), "--base", base, "--head", head, "--format", "json")
+
+    assert code == EXIT_OK
+    document = json.loads(out)
+    assert {"findings", "files_reviewed", "skipped", "analyzers", "partial", "counts"} <= set(document)
+    assert all(set(finding) >= FINDING_KEYS for finding in document["findings"])
+    found = {(item["path"], item["line"], item["analyzer"]) for item in document["findings"]}
+    assert found >= EXPECTED_DEFECTS
+    assert document["head_sha"] == head
+
+
+def test_markdown_format_lists_summary_and_findings(planted, capsys) -> None:
+    repo, base, head = planted
+
+    code, out, _ = review(capsys, "--repo", str(repo.path), "--base", base, "--head", head)
+
+    assert code == EXIT_OK
+    assert out.startswith(f"## Automated review of `{head[:12]}`\n")
+    assert "### Findings" in out
+    assert "`db.py:5` bandit/B608" in out
+    assert "LLM analyzer off: no endpoint configured." in out
+
+
+def test_chinese_output_follows_the_language_setting(planted, capsys) -> None:
+    repo, base, head = planted
+
+    code, out, _ = review(capsys, "--repo", str(repo.path), "--base", base, "--head", head, "--language", "zh-CN")
+
+    assert code == EXIT_OK
+    assert out.startswith(f"## 自动代码审查：`{head[:12]}`\n")
+    assert "### 问题列表" in out
+    assert "LLM 分析器未启用：未配置接口地址。" in out
+
+
+def test_invalid_top_n_is_rejected_with_exit_64(planted, capsys) -> None:
+    repo, base, head = planted
+
+    code, out, err = review(capsys, "--repo", str(repo.path), "--base", base, "--head", head, "--top-n", "0")
+
+    assert code == EXIT_PERMANENT
+    assert out == ""
+    assert err == "pr-review: error: invalid top_n=0 or batch_size=5: both must be at least 1\n"
+
+
+def test_unknown_analyzer_is_rejected(planted, capsys) -> None:
+    repo, base, head = planted
+
+    code, _, err = review(capsys, "--repo", str(repo.path), "--base", base, "--head", head, "--analyzers", "pylint")
+
+    assert code == EXIT_PERMANENT
+    assert err.startswith("pr-review: error: unknown analyzer 'pylint'")
+
+
+def test_missing_ref_prints_one_error_line(planted, capsys) -> None:
+    repo, base, _ = planted
+
+    code, out, err = review(capsys, "--repo", str(repo.path), "--base", base, "--head", "nope")
+
+    assert code == EXIT_PERMANENT
+    assert out == ""
+    assert err.count("\n") == 1
+    assert err.startswith("pr-review: error: ")
+    assert "nope" in err
+
+
+def test_posting_without_credentials_is_rejected(planted, capsys, monkeypatch) -> None:
+    repo, base, head = planted
+    monkeypatch.delenv("GITHUB_TOKEN", raising=False)
+    monkeypatch.delenv("GITHUB_APP_ID", raising=False)
+
+    code, _, err = review(
+        capsys, "--repo", str(repo.path), "--base", base, "--head", head,
+        "--post", "github", "--repository", "octo/app", "--pr", "7",
+    )
+
+    assert code == EXIT_PERMANENT
+    assert err == (
+        "pr-review: error: posting needs GITHUB_TOKEN, or GITHUB_APP_ID with GITHUB_APP_PRIVATE_KEY\n"
+    )
+
+
+def test_review_leaves_no_work_tree_behind(planted, capsys, tmp_path: Path) -> None:
+    repo, base, head = planted
+
+    code, _, _ = review(capsys, "--repo", str(repo.path), "--base", base, "--head", head, "--workdir", str(tmp_path))
+
+    assert code == EXIT_OK
+    assert list(tmp_path.iterdir()) == []
