@@ -22,7 +22,8 @@ _JSON_TYPE_NAMES = {
 
 
 def _preserves_unknown(schema: dict[str, Any]) -> bool:
-    return bool(schema.get("x-kubernetes-preserve-unknown-fields")) or "additionalProperties" in schema
+    additional = schema.get("additionalProperties")
+    return bool(schema.get("x-kubernetes-preserve-unknown-fields")) or additional is True or isinstance(additional, dict)
 
 
 def prune(value: Any, schema: dict[str, Any], path: str = "") -> list[str]:
