@@ -22,8 +22,10 @@ _JSON_TYPE_NAMES = {
 
 
 def _preserves_unknown(schema: dict[str, Any]) -> bool:
+    if schema.get("x-kubernetes-preserve-unknown-fields"):
+        return True
     additional = schema.get("additionalProperties")
-    return bool(schema.get("x-kubernetes-preserve-unknown-fields")) or additional is True or isinstance(additional, dict)
+    return additional is True or isinstance(additional, dict)
 
 
 def prune(value: Any, schema: dict[str, Any], path: str = "") -> list[str]:
