@@ -117,3 +117,22 @@ def test_review_leaves_no_work_tree_behind(planted, capsys, tmp_path: Path) -> N
 
     assert code == EXIT_OK
     assert list(tmp_path.iterdir()) == []
+
+
+def test_dry_run_prints_the_review_it_would_post(planted, capsys) -> None:
+    repo, base, head = planted
+    repo.update_ref("refs/pull/7/head", head)
+
+    code, out, _ = review(
+        capsys, "--repo", str(repo.path), "--base", base, "--head", head, "--format", "json",
+        "--dry-run", "--repository", "octo/app", "--pr", "7",
+    )
+
+    assert code == EXIT_OK
+    plan = json.loads(out)["dry_run"]
+    assert plan["review"]["path"] == "/repos/octo/app/pulls/7/reviews"
+    assert plan["review"]["body"]["commit_id"] == head
+    anchored = {(comment["path"], comment["line"]) for comment in plan["review"]["body"]["comments"]}
+    assert ("db.py", 5) in anchored
+    assert plan["summary"]["path"] == "/repos/octo/app/issues/7/comments"
+    assert plan["summary"]["body"]["body"].startswith(f"## Automated review of `{head[:12]}`")

@@ -99,7 +99,7 @@ def test_job_posts_the_review_and_writes_the_result(
 def test_second_push_updates_the_summary_and_skips_posted_findings(
     monkeypatch, tmp_path, origin, github
 ) -> None:
-    bare, base, head = origin
+    bare, _, head = origin
     termination = job_environment(monkeypatch, tmp_path, origin, github.url)
     github.add_pull_request(REPOSITORY, NUMBER, head_sha=head, hunks=full_file_hunks(HEAD_FILES))
     assert job.main() == EXIT_OK

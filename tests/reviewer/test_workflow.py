@@ -12,7 +12,8 @@ from pr_reviewer.errors import EXIT_OK, EXIT_PERMANENT, EXIT_TRANSIENT
 from pr_reviewer.graph import run_review
 from pr_reviewer.model import AnalyzerStatus
 from pr_reviewer.report import render_summary
-from pr_reviewer.settings import ReviewSettings
+from pr_reviewer.settings import LLMSettings, ReviewSettings, Secret
+from tests.fakes.openai_api import FakeOpenAI, findings_reply
 from tests.helpers.gitrepo import GitRepo
 from tests.reviewer.planted import CLEAN_FILES, EXPECTED_DEFECTS, FAKE_AWS_KEY_ID, build_planted_repo
 
@@ -217,3 +218,23 @@ def _head_paths() -> list[str]:
     from tests.reviewer.planted import HEAD_FILES
 
     return list(HEAD_FILES)
+
+
+def test_llm_findings_join_the_review_in_chinese(planted: tuple[GitRepo, str, str], tmp_path: Path) -> None:
+    repo, base, head = planted
+    llm_finding = {"path": "app.py", "line": 2, "severity": "low", "rule": "naming", "message": "名称可以更具体。"}
+    off_diff = {"path": "app.py", "line": 40, "severity": "high", "rule": "x", "message": "不在改动中"}
+    with FakeOpenAI(api_key="sk-workflow-test", default=findings_reply([llm_finding, off_diff])) as fake:
+        llm = LLMSettings(base_url=fake.base_url, model="fake-model", api_key=Secret("sk-workflow-test"))
+
+        result = run_review(settings_for(str(repo.path), base, head, tmp_path, llm=llm, language="zh-CN"))
+
+        assert fake.chat_requests
+        assert "简体中文" in fake.chat_requests[0].message_text("system")
+    assert result.error is None
+    llm_findings = [finding for finding in result.report.findings if finding.analyzer == "llm"]
+    assert [(f.path, f.line, f.rule, f.message) for f in llm_findings] == [("app.py", 2, "naming", "名称可以更具体。")]
+    runs = {run.name: run for run in result.report.runs}
+    assert runs["llm"].status == AnalyzerStatus.RAN
+    assert result.report.llm_configured is True
+    assert "LLM 分析器未启用" not in render_summary(result.report, [])
