@@ -488,3 +488,36 @@ def test_template_rejects_inconsistent_values(helm: str, settings: tuple[str, ..
 
     assert result.returncode == 1
     assert message in result.stderr
+
+
+def install_notes(helm: str, *values_files: str) -> str:
+    """Return the NOTES a client-side dry-run install prints; no cluster is contacted."""
+    args = [arg for name in values_files for arg in ("-f", str(Path(__file__).parent / name))]
+    command = [helm, "install", RELEASE, str(CHART), "--namespace", NAMESPACE, "--dry-run=client", *args]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.partition("NOTES:")[2]
+
+
+def test_notes_never_print_secrets(helm: str) -> None:
+    notes = install_notes(helm, "values-inline-secrets.yaml")
+
+    for value in INLINE_SECRETS:
+        assert value not in notes
+    assert f"kubectl get secret {PREFIX}-webhook -n {NAMESPACE} -o jsonpath='{{.data.webhook-secret}}'" in notes
+    assert f"kubectl get prreviews -n {NAMESPACE} -w" in notes
+
+
+def test_notes_give_webhook_url(helm: str) -> None:
+    notes = install_notes(helm, "values-production.yaml")
+
+    assert "https://reviews.example.com/webhook" in notes
+    assert "At most 8 review Jobs run at once, and at most 2 per repository." in notes
+    assert "WARNING" not in notes
+
+
+def test_notes_warn_without_github_credentials(helm: str) -> None:
+    notes = install_notes(helm)
+
+    assert "WARNING: no GitHub credentials are set, so every review will fail when it posts." in notes
+    assert "The Ingress is off (receiver.ingress.enabled=false)" in notes
