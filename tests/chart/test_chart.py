@@ -242,11 +242,14 @@ def test_receiver_role_grants_only_its_calls(render: Render) -> None:
     }
 
 
-def test_operator_cluster_role_only_reads_crds(render: Render) -> None:
+def test_operator_cluster_role_only_watches(render: Render) -> None:
     cluster_role = find(render(), "ClusterRole", f"{NAMESPACE}-{OPERATOR}")
 
     assert role_rules(cluster_role) == {
-        ("apiextensions.k8s.io", "customresourcedefinitions", verb) for verb in ("get", "list", "watch")
+        ("apiextensions.k8s.io", "customresourcedefinitions", "list"),
+        ("apiextensions.k8s.io", "customresourcedefinitions", "watch"),
+        ("", "namespaces", "list"),
+        ("", "namespaces", "watch"),
     }
 
 
