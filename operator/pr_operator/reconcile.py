@@ -244,7 +244,7 @@ class Reconciler:
             changes = status_patch.failed(status, "JobMissing", message, now)
 
         if await self.transition(resource, changes, Reason.JOB_MISSING, message, warning=True):
-            logger.warning("%s: %s.", describe(resource), message)
+            logger.warning("%s: %s", describe(resource), message)
 
     async def _delete_expired(self, reviews: dict[str, Resource], now: datetime) -> None:
         for name in expired_reviews(reviews.values(), now, self.config.retention_seconds):
@@ -386,7 +386,7 @@ class SchedulingWatcher:
                 return
             changes = {"reason": Reason.UNSCHEDULABLE, "message": message}
             if await self._reconciler.transition(resource, changes, Reason.UNSCHEDULABLE, message, warning=True):
-                logger.warning("%s: %s.", describe(resource), message)
+                logger.warning("%s: %s", describe(resource), message)
         elif status.get("reason") == Reason.UNSCHEDULABLE:
             message = f"running as Job {job} (attempt {attempt_of(resource)})"
             if await self._reconciler.transition(resource, {"reason": "Admitted", "message": message}, "", ""):

@@ -166,6 +166,8 @@ class JobRunner:
             self._job_seen(job)
         async for event in self.client.watch(self._jobs_path(), version, timeout_seconds=300):
             job = event.get("object") or {}
+            if job.get("kind") != "Job":
+                continue  # a BOOKMARK, or an object of another kind that a faulty server sent on this watch
             if event.get("type") == "DELETED":
                 self._job_gone(job)
             elif event.get("type") in ("ADDED", "MODIFIED"):
@@ -514,6 +516,15 @@ class PodSandbox:
     async def environment(self, client: KubeClient, namespace: str, pod_name: str) -> dict[str, str]:
         """Build the process environment: ``envFrom``, then ``env`` (which wins), resolved from the API."""
         resolver = _ReferenceResolver(client, namespace)
+        declared: dict[str, str] = {}
+        for source in self.container.get("envFrom") or []:
+            declared.update(await resolver.env_from(source))
+        for item in self.container.get("env") or []:
+            value = await resolver.env_value(item, pod_name, namespace)
+            if value is not None:
+                declared[item["name"]] = value
+
+        # Only the Job's own values name container paths; PATH and the other host values stay as they are.
         env: dict[str, str] = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "HOME": str(self.root),
@@ -522,18 +533,9 @@ class PodSandbox:
         }
         if "/tmp" in self.mounts:  # noqa: S108 - the container path that the tmp emptyDir stands in for
             env["TMPDIR"] = str(self.mounts["/tmp"])  # noqa: S108
-
-        for source in self.container.get("envFrom") or []:
-            env.update(await resolver.env_from(source))
-        for item in self.container.get("env") or []:
-            value = await resolver.env_value(item, pod_name, namespace)
-            if value is not None:
-                env[item["name"]] = value
-
-        env = {name: rewrite_mount_paths(value, self.mounts) for name, value in env.items()}
-        for name, value in env.items():
-            if value == self.message_path:
-                env[name] = str(self.message_file)
+        for name, value in declared.items():
+            local = str(self.message_file) if value == self.message_path else rewrite_mount_paths(value, self.mounts)
+            env[name] = local
         env["PR_REVIEW_TERMINATION_LOG"] = str(self.message_file)
         return env
 
