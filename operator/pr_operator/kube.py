@@ -1,7 +1,7 @@
 """A small asyncio client for the Kubernetes REST API, working on plain JSON dictionaries.
 
-The official client's loaders read the kubeconfig or the in-cluster service account (and refresh
-rotating tokens); requests go through aiohttp so they never block the operator's event loop.
+The official client's loaders read the kubeconfig or the in-cluster service account and refresh
+rotating tokens. Requests go through aiohttp, so they never block the operator's event loop.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ TRANSPORT_ERRORS = (aiohttp.ClientError, asyncio.TimeoutError, OSError)
 
 
 class ApiError(Exception):
-    """The API server answered with an error status."""
+    """The API server returned an error status."""
 
     def __init__(self, status: int, method: str, path: str, message: str) -> None:
         super().__init__(f"{method} {path} failed with HTTP {status}: {message}")

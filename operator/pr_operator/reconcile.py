@@ -2,7 +2,7 @@
 
 Why admission cannot exceed ``MAX_ACTIVE_REVIEWS``:
 
-* Exactly one asyncio task (:meth:`Reconciler.run`) runs passes, and every pass holds
+* Exactly one asyncio task (:meth:`Reconciler.run`) runs passes, and every pass runs inside
   ``Reconciler.lock``. kopf's handlers, which kopf may run concurrently, only call
   :meth:`Reconciler.request_pass`, which sets a flag; they never create Jobs.
 * Each pass counts active Jobs from a fresh list of the API's review Jobs (label selector,

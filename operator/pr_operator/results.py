@@ -81,7 +81,7 @@ def outcome_from_job(job_succeeded: bool, job_reason: str, termination_message: 
     """Combine the Job's final condition with the pod's termination message into one outcome.
 
     A finished Job whose message is missing or invalid is ``Failed`` even when the Job completed,
-    because nobody can say what the reviewer did.
+    because what the reviewer did is then unknown.
     """
     if not termination_message or not termination_message.strip():
         if job_succeeded:

@@ -2,17 +2,18 @@
 
 The runner watches Jobs through the API and, for each one, runs the first container's ``command`` +
 ``args`` as a local process, one pod object per attempt. It writes pod and Job status the way the
-Job controller does (``active``, ``startTime``, ``succeeded``/``failed``, ``Complete``/``Failed``
-conditions with reasons ``BackoffLimitExceeded``, ``DeadlineExceeded`` and ``PodFailurePolicy``,
-``completionTime``), honours ``activeDeadlineSeconds``, ``backoffLimit``, ``podFailurePolicy``
-exit-code and condition rules, and ``ttlSecondsAfterFinished``, and kills the process when the Job
-is deleted. It has no concurrency limit of its own: whatever creates Jobs decides how many run.
+Job controller does: ``active``, ``startTime``, ``succeeded``/``failed``, ``completionTime`` and the
+``Complete``/``Failed`` conditions with reasons ``BackoffLimitExceeded``, ``DeadlineExceeded`` and
+``PodFailurePolicy``. It honours ``activeDeadlineSeconds``, ``backoffLimit``, the exit-code and
+condition rules of ``podFailurePolicy`` and ``ttlSecondsAfterFinished``, and it kills the process
+when the Job is deleted. It has no concurrency limit of its own, so whatever creates Jobs decides
+how many run.
 
 Stand-ins for the container runtime: every ``emptyDir`` mount gets a temp dir, and env values equal
 to (or below) a mount path are rewritten to it; ``terminationMessagePath`` and
 ``PR_REVIEW_TERMINATION_LOG`` point to a temp file. The process gets ``PATH`` from the runner, so
-the command resolves to the project's virtualenv when the runner runs from it, and nothing else
-from the runner's environment.
+the command resolves to the project's virtualenv when the runner runs from it. No other variable
+of the runner's environment reaches the process.
 """
 
 from __future__ import annotations
@@ -104,7 +105,7 @@ def termination_message(message_file: Path, log_file: Path, exit_code: int, poli
 
 
 def rewrite_mount_paths(value: str, mounts: Mapping[str, Path]) -> str:
-    """Rewrite a container path inside an emptyDir mount to the temp dir that stands in for the mount."""
+    """Rewrite a container path inside an emptyDir mount to the temp dir that replaces the mount."""
     for mount_path, local in mounts.items():
         if value == mount_path:
             return str(local)

@@ -22,6 +22,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import IO
 
@@ -110,7 +111,7 @@ class Sandbox:
 
     def _create_objects(self) -> None:
         with httpx.Client(base_url=self.api_url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10) as api:
-            def create(path: str, body: dict[str, object]) -> None:
+            def create(path: str, body: Mapping[str, object]) -> None:
                 response = api.post(path, json=body)
                 if response.status_code not in (201, 409):
                     raise RuntimeError(f"creating {path} failed with HTTP {response.status_code}: {response.text}")
@@ -194,7 +195,7 @@ Logs: {self.logs} (the API server's requests are only there). Stop with Ctrl-C.
 """
 
 
-def _secret(name: str, values: dict[str, str]) -> dict[str, object]:
+def _secret(name: str, values: dict[str, str]) -> Mapping[str, object]:
     data = {key: base64.b64encode(value.encode()).decode() for key, value in values.items()}
     return {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name}, "type": "Opaque", "data": data}
 

@@ -89,6 +89,12 @@ class ControlPlane:
         events.sort(key=lambda event: int(event["metadata"]["resourceVersion"]))  # kubesim's counter is ordered
         return [(e["reason"], e["message"]) for e in events if e["involvedObject"]["name"] == name]
 
+    def admission_order(self) -> list[str]:
+        """Return the names of reviews in the order the operator posted their ``Admitted`` Events."""
+        events = self.items(f"/api/v1/namespaces/{NAMESPACE}/events")
+        events.sort(key=lambda event: int(event["metadata"]["resourceVersion"]))
+        return [e["involvedObject"]["name"] for e in events if e["reason"] == "Admitted"]
+
     def create_review(self, name: str, pr: int, head: str, repository: str = "octo/app") -> dict[str, Any]:
         return self.create(REVIEWS, {
             "apiVersion": "prreviewer.io/v1alpha1",

@@ -1,4 +1,4 @@
-"""``pr-sandbox`` with the real receiver and the real ``pr-review-job`` (dry run), driven by ``kubesim.send_webhook``."""
+"""``pr-sandbox`` with the real receiver and ``pr-review-job`` (dry run), driven by ``kubesim.send_webhook``."""
 
 import signal
 import socket
@@ -33,7 +33,8 @@ def test_sandbox_reviews_a_local_pull_request(tmp_path):
     repo.commit("Add total")
     repo.branch("feature")
     repo.checkout("feature")
-    repo.write("app.py", "import subprocess\n\ndef total(items):\n    subprocess.call(items, shell=True)\n    return 0\n")
+    changed = "import subprocess\n\ndef total(items):\n    subprocess.call(items, shell=True)\n    return 0\n"
+    repo.write("app.py", changed)
     repo.commit("Run items in a shell")
 
     state = tmp_path / "state"
@@ -43,7 +44,8 @@ def test_sandbox_reviews_a_local_pull_request(tmp_path):
         stdout=(tmp_path / "sandbox.out").open("wb"), stderr=subprocess.STDOUT,
     )
     try:
-        env_file = wait_for(lambda: (state / "env").is_file() and state / "env", timeout=30, what="the sandbox's env file")
+        env_file = state / "env"
+        wait_for(env_file.is_file, timeout=30, what="the sandbox's env file")
         env_text = env_file.read_text()
         assert f"export RECEIVER_URL=http://127.0.0.1:{receiver_port}\n" in env_text
         assert f"export KUBECONFIG={state / 'kubeconfig'}\n" in env_text
