@@ -161,7 +161,10 @@ class Store:
                     for _, obj in sorted(self._objects[resource.key].items())
                 ]
             else:
-                replay = [event for event in self._history if event.revision > since]
+                replay = [
+                    event for event in self._history
+                    if event.revision > since and event.resource_key == resource.key
+                ]
             return watch, replay
 
     def close_watch(self, watch: Watch) -> None:

@@ -56,6 +56,21 @@ def test_watch_replays_exactly_events_after_version(core: kubernetes.client.Core
     assert events == [("ADDED", "b"), ("MODIFIED", "a"), ("DELETED", "b")]
 
 
+def test_watch_replay_skips_other_resources(core: kubernetes.client.CoreV1Api, namespace: str) -> None:
+    start = core.create_namespaced_config_map(namespace, {"metadata": {"name": "first"}}).metadata.resource_version
+    core.create_namespaced_secret(namespace, {"metadata": {"name": "not-a-config-map"}})
+    core.create_namespaced_config_map(namespace, {"metadata": {"name": "second"}})
+
+    events = [
+        (event["type"], event["object"].metadata.name)
+        for event in watch.Watch().stream(
+            core.list_namespaced_config_map, namespace, resource_version=start, timeout_seconds=1
+        )
+    ]
+
+    assert events == [("ADDED", "second")]
+
+
 def test_watch_resource_versions_increase(core: kubernetes.client.CoreV1Api, namespace: str) -> None:
     start = core.list_namespaced_config_map(namespace).metadata.resource_version
     for name in ("one", "two", "three"):
