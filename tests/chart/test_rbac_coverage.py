@@ -7,8 +7,8 @@ so the verbs each component used come from the run, not from reading the code. B
 run with the environment the chart renders for them.
 
 The test then checks that the chart grants every recorded verb, with a ClusterRole where the
-request was cluster-scoped, and that it grants nothing beyond them except the few verbs listed in
-UNUSED_GRANTS, each with the reason the run cannot show them.
+request was cluster-scoped. It also checks that the chart grants nothing beyond them, so a verb
+the code stops calling must leave the chart too.
 """
 
 from __future__ import annotations
@@ -46,12 +46,6 @@ STANDIN = ROOT / "tests" / "controlplane" / "standin_review_job.py"
 PHASE_TIMEOUT_SECONDS = 30.0
 RETENTION_SECONDS = 6
 
-# (apiGroup, resource, verb) -> why the chart grants it although the recorded run does not use it.
-UNUSED_GRANTS: dict[str, dict[tuple[str, str, str], str]] = {
-    "operator": {},
-    "receiver": {},
-}
-# The run must show every granted verb, so this stays empty unless a path cannot be driven here.
 
 
 @dataclass(frozen=True)
@@ -224,7 +218,7 @@ class RecordedRun:
 
 
 def deliver(client: FlaskClient, action: str, number: int, head: str) -> dict[str, Any]:
-    """Send a signed pull_request delivery to the receiver and return its JSON answer."""
+    """Send a signed pull_request delivery to the receiver and return its JSON response."""
     payload = json.loads((ROOT / "tests" / "fixtures" / "webhooks" / "pull_request.opened.json").read_text())
     payload["action"] = action
     payload["number"] = number
@@ -309,5 +303,5 @@ def test_chart_rbac_covers_recorded_calls(
         assert missing == [], f"the chart does not grant the {component} what it calls: {missing}"
 
         used_triples = {(u.group, u.resource, u.verb) for u in used}
-        unused = {(g.group, g.resource, g.verb) for g in granted} - used_triples - set(UNUSED_GRANTS[component])
+        unused = {(g.group, g.resource, g.verb) for g in granted} - used_triples
         assert sorted(unused) == [], f"the chart grants the {component} verbs it never calls: {sorted(unused)}"
