@@ -96,6 +96,7 @@ deploy() {
         --set "receiver.image.repository=$IMAGE_PREFIX/receiver" \
         --set "operator.image.repository=$IMAGE_PREFIX/operator" \
         --set "reviewer.image.repository=$IMAGE_PREFIX/reviewer" \
+        --set "github.apiUrl=http://e2e-fake-github.$namespace.svc:8080" \
         --wait --timeout 5m
     helm test "$release" --kube-context "$context" --namespace "$namespace" --timeout 2m
 }
