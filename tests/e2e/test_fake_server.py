@@ -70,7 +70,10 @@ def test_git_serves_pull_request_refs(fake_server: str, scenario: Scenario) -> N
     url = f"{fake_server}/git/{scenario.repository}.git"
     listing = subprocess.run(["git", "ls-remote", url], capture_output=True, text=True, timeout=60, check=True)
 
-    refs = dict(reversed(line.split("\t")) for line in listing.stdout.splitlines())
+    refs: dict[str, str] = {}
+    for line in listing.stdout.splitlines():
+        sha, ref = line.split("\t")
+        refs[ref] = sha
     assert refs["refs/heads/main"] == scenario.base_sha
     assert refs["refs/pull/1/head"] == scenario.pulls[1].head_sha
 
