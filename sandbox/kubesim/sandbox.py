@@ -120,7 +120,9 @@ class Sandbox:
             create("/api/v1/namespaces", namespace)
             base = f"/api/v1/namespaces/{self.namespace}"
             create(f"{base}/secrets", _secret("pr-reviewer-webhook", {"webhook-secret": self.webhook_secret}))
-            create(f"{base}/secrets", _secret("pr-reviewer-github", {"token": "sandbox-placeholder-not-a-token"}))
+            # The token comes from the environment, never an option, so it stays out of `ps` and shell history.
+            github_token = os.environ.get("GITHUB_TOKEN") or "sandbox-placeholder-not-a-token"
+            create(f"{base}/secrets", _secret("pr-reviewer-github", {"token": github_token}))
             create(f"{base}/configmaps", {
                 "apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "pr-reviewer-env"},
                 "data": self._reviewer_settings(),
@@ -212,7 +214,10 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--receiver-port", type=int, default=8080, help="receiver port (default: 8080)")
     parser.add_argument("--max-active-reviews", type=int, default=3, help="review Jobs allowed at once (default: 3)")
     parser.add_argument("--language", default="en", choices=("en", "zh-CN"), help="language of the reviews")
-    parser.add_argument("--github-api-url", default="", help="GitHub API to post to; unset means dry run")
+    parser.add_argument(
+        "--github-api-url", default="",
+        help="GitHub API to post to, with the token from GITHUB_TOKEN; unset means dry run",
+    )
     parser.add_argument("--llm-base-url", default="", help="OpenAI-compatible endpoint; unset turns the LLM off")
     parser.add_argument("--llm-model", default="", help="model name for --llm-base-url")
     return parser.parse_args(argv)
