@@ -17,7 +17,7 @@ ARGS ?=
 help:
 	@echo "make review REPO=<path or URL> BASE=<ref> HEAD=<ref> [FORMAT=md|json] [POST=dry-run|github] [ARGS=...]"
 	@echo "make test       lint, unit and integration tests, chart checks"
-	@echo "make lint       ruff, mypy and import-linter on the project's packages"
+	@echo "make lint       ruff, mypy, import-linter and hadolint (Dockerfiles)"
 	@echo "make sandbox    emulated API server, operator, receiver and job runner in the foreground"
 
 venv: $(STAMP)
@@ -41,6 +41,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check reviewer-image receiver operator crds sandbox tests benchmarks
 	$(BIN)/mypy
 	$(BIN)/lint-imports
+	$(BIN)/hadolint reviewer-image/Dockerfile receiver/Dockerfile operator/Dockerfile
 
 helm-check: $(STAMP)
 	PATH="$(CURDIR)/$(TOOLS)/bin:$(CURDIR)/$(BIN):$$PATH" bash scripts/helm-check.sh
