@@ -4,8 +4,9 @@
           └──────────┴───────┴──────────┴───────────┴─────────┴────────┴────────┴──→ cleanup  (on error)
 
 Every node returns only the state fields it changes. A node that raises a :class:`ReviewError`
-records it in ``error`` and ``should_continue`` routes straight to ``cleanup``, so the work tree
-is removed on success and on failure alike.
+records it in ``error``, and a fetch that finds the PR's head moved on records ``stale``; in both
+cases ``should_continue`` routes straight to ``cleanup``, so the work tree is removed whatever
+happened.
 """
 
 from __future__ import annotations
