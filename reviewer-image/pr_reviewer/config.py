@@ -9,8 +9,9 @@ from __future__ import annotations
 import argparse
 import os
 from collections.abc import Mapping
+from typing import NoReturn
 
-from pr_reviewer.errors import PermanentError
+from pr_reviewer.errors import EXIT_PERMANENT, PermanentError
 from pr_reviewer.model import Severity
 from pr_reviewer.settings import (
     BUILTIN_ANALYZERS,
@@ -26,10 +27,18 @@ from pr_reviewer.settings import (
 
 ENV_PREFIX = "PR_REVIEW_"
 TRUE_WORDS = ("1", "true", "yes", "on")
+FALSE_WORDS = ("0", "false", "no", "off")
+
+
+class ReviewArgumentParser(argparse.ArgumentParser):
+    """An argument parser whose usage errors exit with the documented permanent-failure code."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_PERMANENT, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = ReviewArgumentParser(
         prog="pr-review",
         description="Review the change between two refs of a git repository and print or post the review.",
         epilog="Secrets come from the environment only: GITHUB_TOKEN, or GITHUB_APP_ID with GITHUB_APP_PRIVATE_KEY "
@@ -105,7 +114,7 @@ def settings_from_env(environ: Mapping[str, str] | None = None) -> ReviewSetting
     clone_url = env.get(f"{ENV_PREFIX}CLONE_URL") or f"https://github.com/{repository}.git"
     base = env.get(f"{ENV_PREFIX}BASE_SHA") or _required(env, "BASE_REF")
     installation = _int(env, "INSTALLATION_ID", None)
-    dry_run = env.get(f"{ENV_PREFIX}DRY_RUN", "false").strip().lower() in TRUE_WORDS
+    dry_run = _bool(env, "DRY_RUN", default=False)
 
     settings = ReviewSettings(
         repo=clone_url,
@@ -116,8 +125,8 @@ def settings_from_env(environ: Mapping[str, str] | None = None) -> ReviewSetting
         expected_head_sha=head_sha,
         git_token=env_secret("PR_REVIEW_GIT_TOKEN", env),
         language=env.get(f"{ENV_PREFIX}LANGUAGE", "en"),
-        top_n=_int(env, "TOP_N", 50) or 50,
-        batch_size=_int(env, "BATCH_SIZE", 5) or 5,
+        top_n=_int_or(env, "TOP_N", 50),
+        batch_size=_int_or(env, "BATCH_SIZE", 5),
         filter_mode=env.get(f"{ENV_PREFIX}FILTER_MODE", "added"),
         min_severity=_severity(env.get(f"{ENV_PREFIX}MIN_SEVERITY", "low")),
         analyzers=_names(env.get(f"{ENV_PREFIX}ANALYZERS", ",".join(BUILTIN_ANALYZERS))),
@@ -163,6 +172,23 @@ def _int(env: Mapping[str, str], name: str, default: int | None) -> int | None:
         return int(raw)
     except ValueError:
         raise PermanentError(f"invalid {ENV_PREFIX}{name}={raw!r}: expected a whole number") from None
+
+
+def _int_or(env: Mapping[str, str], name: str, default: int) -> int:
+    value = _int(env, name, default)
+    return default if value is None else value
+
+
+def _bool(env: Mapping[str, str], name: str, *, default: bool) -> bool:
+    raw = env.get(f"{ENV_PREFIX}{name}", "").strip().lower()
+    if not raw:
+        return default
+    if raw in TRUE_WORDS:
+        return True
+    if raw in FALSE_WORDS:
+        return False
+    # A typo must not turn a dry run into real posting.
+    raise PermanentError(f"invalid {ENV_PREFIX}{name}={raw!r}: expected true or false")
 
 
 def _severity(text: str) -> Severity:

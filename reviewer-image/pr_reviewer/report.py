@@ -17,6 +17,8 @@ from pr_reviewer.model import AnalyzerRun, AnalyzerStatus, Finding, Severity, Sk
 
 SKIP_CODE_BEYOND_TOP_N = "beyond_top_n"
 MAX_SKIPPED_LISTED = 30
+# An analyzer (an LLM above all) may return a very long message; GitHub caps a comment at 65,536 characters.
+MAX_MESSAGE_CHARS = 2000
 
 
 class Messages:
@@ -57,6 +59,19 @@ class Coverage:
     def percent_reviewed(self) -> int:
         reviewable = self.files_reviewed + self.files_beyond_top_n
         return 100 if reviewable == 0 else int(100 * self.files_reviewed / reviewable)
+
+    def gaps(self) -> list[str]:
+        """Name, in short English, what made the review partial (for logs and the termination message)."""
+        gaps = []
+        if self.files_beyond_top_n:
+            gaps.append(f"{self.files_beyond_top_n} files beyond top_n ({self.percent_reviewed}% of files reviewed)")
+        if self.clipped_hunks:
+            gaps.append(f"{self.clipped_hunks} hunks clipped")
+        if self.failed_analyzers:
+            gaps.append(f"analyzers failed: {', '.join(self.failed_analyzers)}")
+        if self.degraded_analyzers:
+            gaps.append(f"analyzers incomplete: {', '.join(self.degraded_analyzers)}")
+        return gaps
 
 
 @dataclass
@@ -141,7 +156,8 @@ def render_comment(finding: Finding, language: str) -> str:
     """Render one inline comment body (the publisher appends its fingerprint marker)."""
     text = Messages(language)
     severity = text.severity(finding.severity)
-    return text("comment", severity=severity, analyzer=finding.analyzer, rule=finding.rule, message=finding.message)
+    message = _clip(finding.message)
+    return text("comment", severity=severity, analyzer=finding.analyzer, rule=finding.rule, message=message)
 
 
 def render_summary(report: Report, not_inline: list[Finding]) -> str:
@@ -255,4 +271,8 @@ def _analyzers_section(report: Report, text: Messages) -> str:
 
 
 def _one_line(message: str) -> str:
-    return " ".join(message.split())
+    return _clip(" ".join(message.split()))
+
+
+def _clip(message: str) -> str:
+    return message if len(message) <= MAX_MESSAGE_CHARS else message[: MAX_MESSAGE_CHARS - 1] + "…"

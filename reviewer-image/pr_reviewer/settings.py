@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import urllib.parse
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from pr_reviewer.errors import PermanentError
 from pr_reviewer.model import Severity
@@ -138,8 +139,28 @@ class ReviewSettings:
         if unknown:
             known = ", ".join((*BUILTIN_ANALYZERS, "llm"))
             raise PermanentError(f"unknown analyzer {unknown[0]!r}: expected some of {known}")
+        if self.pr_number is not None and self.pr_number < 1:
+            raise PermanentError(f"invalid PR number {self.pr_number}: it must be at least 1")
+        self._validate_workdir()
+        self._validate_api_url()
         if self.post and not self.dry_run:
             self._validate_publishing()
+
+    def _validate_workdir(self) -> None:
+        if not self.workdir:
+            return
+        # Git runs in other folders during the review, so a relative path would point elsewhere there.
+        self.workdir = str(Path(self.workdir).resolve())
+        if Path(self.workdir).exists() and not Path(self.workdir).is_dir():
+            raise PermanentError(f"invalid workdir {self.workdir!r}: it exists and is not a folder")
+
+    def _validate_api_url(self) -> None:
+        parts = urllib.parse.urlsplit(self.github.api_url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise PermanentError(
+                f"invalid GitHub API URL {self.github.api_url!r}: expected https://api.github.com "
+                "or https://HOST/api/v3 for GitHub Enterprise"
+            )
 
     def _validate_publishing(self) -> None:
         if not self.repository or self.pr_number is None:

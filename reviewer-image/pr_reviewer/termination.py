@@ -45,7 +45,7 @@ def summary_message(result: ReviewResult) -> str:
     assert report is not None, "a review without an error has a report"
     parts = [f"{len(report.findings)} findings in {len(report.files_reviewed)} files"]
     if report.coverage.partial:
-        parts.append(f"partial review: {report.coverage.percent_reviewed}% of files reviewed")
+        parts.append("partial review: " + ", ".join(report.coverage.gaps()))
     outcome = result.outcome
     if outcome is not None and outcome.posted:
         parts.append(f"posted {outcome.inline_posted} inline, {outcome.moved_to_summary} in the summary")

@@ -136,3 +136,48 @@ def test_dry_run_prints_the_review_it_would_post(planted, capsys) -> None:
     assert ("db.py", 5) in anchored
     assert plan["summary"]["path"] == "/repos/octo/app/issues/7/comments"
     assert plan["summary"]["body"]["body"].startswith(f"## Automated review of `{head[:12]}`")
+
+
+def test_usage_error_exits_64_with_one_line(planted, capsys) -> None:
+    repo, base, head = planted
+
+    with pytest.raises(SystemExit) as stopped:
+        main(["--repo", str(repo.path), "--base", base, "--head", head, "--language", "fr"])
+
+    assert stopped.value.code == EXIT_PERMANENT
+    err = capsys.readouterr().err
+    # argparse quotes the choices differently across Python versions, so only the frame is exact.
+    assert err.startswith("pr-review: error: argument --language: invalid choice: 'fr' (choose from ")
+    assert err.endswith(") (see pr-review --help)\n")
+    assert err.count("\n") == 1
+
+
+def test_negative_pr_number_is_rejected(planted, capsys) -> None:
+    repo, base, head = planted
+
+    code, _, err = review(capsys, "--repo", str(repo.path), "--base", base, "--head", head, "--pr", "-3")
+
+    assert code == EXIT_PERMANENT
+    assert err == "pr-review: error: invalid PR number -3: it must be at least 1\n"
+
+
+def test_relative_workdir_is_resolved(planted, capsys, tmp_path: Path, monkeypatch) -> None:
+    repo, base, head = planted
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "work").mkdir()
+
+    code, _, _ = review(capsys, "--repo", str(repo.path), "--base", base, "--head", head, "--workdir", "work")
+
+    assert code == EXIT_OK
+    assert list((tmp_path / "work").iterdir()) == []
+
+
+def test_workdir_that_is_a_file_is_rejected(planted, capsys, tmp_path: Path) -> None:
+    repo, base, head = planted
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("x")
+
+    code, _, err = review(capsys, "--repo", str(repo.path), "--base", base, "--head", head, "--workdir", str(blocker))
+
+    assert code == EXIT_PERMANENT
+    assert err == f"pr-review: error: invalid workdir {str(blocker)!r}: it exists and is not a folder\n"

@@ -198,3 +198,33 @@ def test_dry_run_posts_nothing(monkeypatch, tmp_path, origin, github, capfd) -> 
     assert github.requests == []
     printed = json.loads(capfd.readouterr().out)
     assert printed["findings"]
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("PR_REVIEW_DRY_RUN", "maybe", "invalid PR_REVIEW_DRY_RUN='maybe': expected true or false"),
+        ("PR_REVIEW_TOP_N", "0", "invalid top_n=0 or batch_size=5: both must be at least 1"),
+        ("PR_REVIEW_BATCH_SIZE", "x", "invalid PR_REVIEW_BATCH_SIZE='x': expected a whole number"),
+        (
+            "PR_REVIEW_GITHUB_API_URL",
+            "not a url",
+            "invalid GitHub API URL 'not a url': expected https://api.github.com or https://HOST/api/v3 "
+            "for GitHub Enterprise",
+        ),
+    ],
+)
+def test_invalid_setting_fails_before_any_work(
+    monkeypatch, tmp_path, origin, github, name: str, value: str, message: str
+) -> None:
+    termination = job_environment(monkeypatch, tmp_path, origin, github.url)
+    github.add_pull_request(REPOSITORY, NUMBER, head_sha=origin[2], hunks=full_file_hunks(HEAD_FILES))
+    monkeypatch.setenv(name, value)
+
+    code = job.main()
+
+    assert code == EXIT_PERMANENT
+    result = read_result(termination)
+    assert result["phase"] == "Failed"
+    assert result["message"] == message
+    assert github.requests == []

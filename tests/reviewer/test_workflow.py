@@ -10,9 +10,10 @@ from pr_reviewer import graph
 from pr_reviewer.analyzers.base import AnalysisContext, AnalyzerFailed
 from pr_reviewer.errors import EXIT_OK, EXIT_PERMANENT, EXIT_TRANSIENT
 from pr_reviewer.graph import run_review
-from pr_reviewer.model import AnalyzerStatus
-from pr_reviewer.report import render_summary
+from pr_reviewer.model import AnalyzerStatus, Finding, Severity
+from pr_reviewer.report import render_comment, render_summary
 from pr_reviewer.settings import LLMSettings, ReviewSettings, Secret
+from pr_reviewer.termination import summary_message
 from tests.fakes.openai_api import FakeOpenAI, findings_reply
 from tests.helpers.gitrepo import GitRepo
 from tests.reviewer.planted import CLEAN_FILES, EXPECTED_DEFECTS, FAKE_AWS_KEY_ID, build_planted_repo
@@ -136,6 +137,7 @@ def test_failed_analyzer_degrades_the_review(
     assert runs["bandit"].status == AnalyzerStatus.RAN
     assert result.report.coverage.partial is True
     assert "analyzers failed: broken" in render_summary(result.report, [])
+    assert summary_message(result).endswith("; partial review: analyzers failed: broken")
 
 
 def test_empty_diff_is_a_valid_empty_review(planted: tuple[GitRepo, str, str], tmp_path: Path) -> None:
@@ -238,3 +240,12 @@ def test_llm_findings_join_the_review_in_chinese(planted: tuple[GitRepo, str, st
     assert runs["llm"].status == AnalyzerStatus.RAN
     assert result.report.llm_configured is True
     assert "LLM 分析器未启用" not in render_summary(result.report, [])
+
+
+def test_very_long_message_is_clipped_in_comments() -> None:
+    finding = Finding("app.py", 3, Severity.LOW, "llm", "style", "x" * 100_000)
+
+    body = render_comment(finding, "en")
+
+    assert len(body) < 2100
+    assert body.endswith("x…")
