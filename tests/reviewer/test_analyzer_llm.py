@@ -239,6 +239,27 @@ def test_findings_outside_the_batch_are_dropped_and_counted(fake: FakeOpenAI) ->
     assert analyzer.last_run_detail == "5 findings dropped: not on a head-side line of their batch's hunks"
 
 
+def test_malformed_item_is_skipped_and_the_rest_kept(fake: FakeOpenAI) -> None:
+    fake.enqueue(
+        findings_reply(
+            [
+                raw("util.py", 3, "high", "command-injection", "os.system runs cmd through a shell."),
+                {"path": "util.py", "line": -1, "severity": "low", "rule": "x", "message": "bad line"},
+            ]
+        )
+    )
+    analyzer = LLMAnalyzer()
+
+    findings = run(make_settings(fake), [util_file()], analyzer)
+
+    assert findings == [
+        llm_finding("util.py", 3, Severity.HIGH, "command-injection", "os.system runs cmd through a shell.")
+    ]
+    assert analyzer.last_run.failed_batches == 0
+    assert analyzer.last_run.invalid_findings == 1
+    assert analyzer.last_run_detail == "1 malformed findings skipped"
+
+
 def test_context_lines_are_citable(fake: FakeOpenAI) -> None:
     fake.enqueue(findings_reply([raw("app.py", 10), raw("app.py", 13)]))
 

@@ -18,6 +18,7 @@ import re
 import time
 from dataclasses import dataclass, field
 from functools import cache
+from typing import Any
 
 import jinja2
 import openai
@@ -162,7 +163,16 @@ class _ResponseFinding(BaseModel):
 class _ReviewResponse(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
+    # Items are checked one by one, so one malformed finding does not cost the batch its good ones.
+    findings: list[dict[str, Any]]
+
+
+@dataclass
+class ParsedResponse:
+    """The valid findings of one response, and how many items were malformed."""
+
     findings: list[_ResponseFinding]
+    invalid: int = 0
 
 
 class _ChatMessage(BaseModel):
@@ -183,8 +193,11 @@ class BatchFailed(Exception):
     """One batch produced no usable response. The message is a short reason that quotes no response text."""
 
 
-def parse_response(content: str | None) -> list[_ResponseFinding]:
-    """Parse a model's response into raw findings, raising :class:`BatchFailed` unless it is the requested JSON."""
+def parse_response(content: str | None) -> ParsedResponse:
+    """Parse a model's response into raw findings, raising :class:`BatchFailed` unless it is the requested JSON.
+
+    Malformed items are skipped and counted; a response whose every item is malformed fails the batch.
+    """
     if not content or not content.strip():
         raise BatchFailed("empty response")
 
@@ -201,9 +214,21 @@ def parse_response(content: str | None) -> list[_ResponseFinding]:
         raise BatchFailed(f"invalid JSON ({error.msg} at line {error.lineno} column {error.colno})") from None
 
     try:
-        return _ReviewResponse.model_validate(data).findings
+        items = _ReviewResponse.model_validate(data).findings
     except ValidationError as error:
         raise BatchFailed(f"wrong response shape ({_first_validation_problem(error)})") from None
+
+    parsed = ParsedResponse(findings=[])
+    first_problem = ""
+    for index, item in enumerate(items):
+        try:
+            parsed.findings.append(_ResponseFinding.model_validate(item))
+        except ValidationError as error:
+            parsed.invalid += 1
+            first_problem = first_problem or f"findings.{index}.{_first_validation_problem(error)}"
+    if items and not parsed.findings:
+        raise BatchFailed(f"wrong response shape ({first_problem})")
+    return parsed
 
 
 def _first_validation_problem(error: ValidationError) -> str:
@@ -235,6 +260,7 @@ class LLMRunStats:
     failed_batches: int = 0
     failure_reasons: list[str] = field(default_factory=list)
     dropped_findings: int = 0
+    invalid_findings: int = 0
 
     def failure_summary(self) -> str:
         """Describe the failed batches in one line, such as ``1 of 4 batches failed: timed out after 2.0s``."""
@@ -247,6 +273,8 @@ class LLMRunStats:
             parts.append(self.failure_summary())
         if self.dropped_findings:
             parts.append(f"{self.dropped_findings} findings dropped: not on a head-side line of their batch's hunks")
+        if self.invalid_findings:
+            parts.append(f"{self.invalid_findings} malformed findings skipped")
         return "; ".join(parts)
 
 
@@ -323,7 +351,9 @@ class LLMAnalyzer:
         self, client: openai.OpenAI, batch: HunkBatch, settings: ReviewSettings, review: str
     ) -> list[Finding]:
         content = _complete(client, build_messages(batch, settings), settings)
-        raw_findings = parse_response(content)
+        parsed = parse_response(content)
+        raw_findings = parsed.findings
+        self.last_run.invalid_findings += parsed.invalid
 
         allowed = batch.head_lines_by_path()
         kept = [_to_finding(raw) for raw in raw_findings if raw.line in allowed.get(raw.path, ())]
