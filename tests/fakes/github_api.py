@@ -12,11 +12,17 @@ What it checks, as GitHub does:
 
 * Every request needs ``Authorization: token X`` or ``Bearer X`` with the configured token or an
   installation token this server issued; anything else gets 401 ``Bad credentials``.
-* ``POST /app/installations/{id}/access_tokens`` takes only an App JWT, verified with the App's
-  public key (RS256, ``iss`` = App id, ``exp`` at most 10 minutes ahead). The requested
-  repositories must belong to the installation and the permissions must not exceed its grant.
-  An installation token then reaches only its repositories (404 elsewhere) and needs
-  ``pull_requests: write`` to post (403 otherwise).
+* ``GET /app`` and ``POST /app/installations/{id}/access_tokens`` take only an App JWT, verified
+  with the App's public key (RS256, ``iss`` = App id, ``exp`` at most 10 minutes ahead).
+  ``GET /app`` returns the App's ``id`` and ``slug``. The requested repositories must belong to
+  the installation and the permissions must not exceed its grant. An installation token then
+  reaches only its repositories (404 elsewhere) and needs ``pull_requests: write`` to post
+  (403 otherwise).
+* Comments and reviews record their author in ``user``: ``login`` (the fake's ``login``) and
+  type ``User`` for the configured token, ``<app_slug>[bot]`` and type ``Bot`` for an
+  installation token. ``GET /user`` returns the token's login; an installation token gets 403
+  ``Resource not accessible by integration`` there, as on GitHub. ``add_issue_comment`` and
+  ``add_review_comment`` seed comments by other users.
 * Each PR has a state, a head SHA and, per path, its hunks as inclusive ranges of head-side lines.
   A review comment on a line outside them, on the LEFT side, or with a ``start_line`` in another
   hunk gets 422 in GitHub's error shape.
@@ -273,6 +279,15 @@ class FakeGitHub:
         with self._lock:
             return self._create_issue_comment(repository, number, body, _Caller("token", login))
 
+    def add_review_comment(
+        self, repository: str, number: int, body: str, *, path: str, line: int, login: str = "octocat"
+    ) -> dict[str, Any]:
+        """Seed an inline comment on the PR's head, as if someone else had written it; the line is not checked."""
+        with self._lock:
+            pull = self._pulls[(repository, number)]
+            comment = {"body": body, "path": path, "line": line, "side": "RIGHT"}
+            return self._store_review_comment(pull, comment, pull.head_sha, _Caller("token", login), next(self._ids))
+
     def rate_limit_next(
         self,
         kind: str = "secondary",
@@ -380,7 +395,7 @@ class FakeGitHub:
         if scheme.lower() not in ("token", "bearer") or not credential:
             return None, _Reply(401, _error("Requires authentication", 401))
 
-        if path.startswith("/app/"):
+        if path == "/app" or path.startswith("/app/"):
             return self._authenticate_app(credential)
         if self.token is not None and credential == self.token:
             return _Caller("token", self.login), None
@@ -460,6 +475,15 @@ class FakeGitHub:
                              for repository in repositories],
         }
         return _Reply(201, payload)
+
+    def _get_user(self, match: re.Match[str], query: dict[str, str], body: Any, caller: _Caller) -> _Reply:
+        if caller.kind != "token":
+            return _Reply(403, _error("Resource not accessible by integration", 403))
+        return _Reply(200, {"login": caller.login, "id": 1, "type": "User"})
+
+    def _get_app(self, match: re.Match[str], query: dict[str, str], body: Any, caller: _Caller) -> _Reply:
+        app_id: int | str = int(self.app_id) if self.app_id.isdigit() else self.app_id
+        return _Reply(200, {"id": app_id, "slug": self.app_slug, "name": self.app_slug})
 
     def _get_repository(self, match: re.Match[str], query: dict[str, str], body: Any, caller: _Caller) -> _Reply:
         repository = match["repo"]
@@ -675,6 +699,8 @@ class FakeGitHub:
 Endpoint = Callable[[FakeGitHub, re.Match[str], dict[str, str], Any, _Caller], _Reply]
 _REPO = r"/repos/(?P<repo>[^/]+/[^/]+)"
 _ROUTES: list[tuple[str, re.Pattern[str], Endpoint]] = [
+    ("GET", re.compile(r"/user"), FakeGitHub._get_user),
+    ("GET", re.compile(r"/app"), FakeGitHub._get_app),
     ("POST", re.compile(r"/app/installations/(?P<installation>\d+)/access_tokens"), FakeGitHub._access_tokens),
     ("GET", re.compile(_REPO), FakeGitHub._get_repository),
     ("GET", re.compile(_REPO + r"/pulls/(?P<number>\d+)"), FakeGitHub._get_pull),

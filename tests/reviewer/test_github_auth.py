@@ -8,14 +8,15 @@ from collections.abc import Iterator
 import pytest
 
 from pr_reviewer.errors import PermanentError
-from pr_reviewer.github.auth import INSTALLATION_PERMISSIONS, create_app_jwt, resolve_token
-from pr_reviewer.github.client import GitHubClient, NotFound, RetryPolicy
+from pr_reviewer.github.auth import INSTALLATION_PERMISSIONS, create_app_jwt, resolve_bot_login, resolve_token
+from pr_reviewer.github.client import Forbidden, GitHubClient, NotFound, RetryPolicy
 from pr_reviewer.settings import GitHubSettings, ReviewSettings, Secret
 from tests.fakes.github_api import AppKeyPair, FakeGitHub
 
 APP_ID = "424242"
 INSTALLATION_ID = 77
 REPOSITORY = "acme/widgets"
+PLAIN_TOKEN = "ghp-auth-test-token-4711"
 OTHER_REPOSITORY = "acme/gadgets"
 
 
@@ -42,6 +43,16 @@ def app_settings(api_url: str, private_key: str, installation_id: int | None = I
 
 def no_sleep(seconds: float) -> None:
     raise AssertionError(f"unexpected retry wait of {seconds} s")
+
+
+def token_settings(api_url: str, token: str = PLAIN_TOKEN) -> ReviewSettings:
+    github = GitHubSettings(api_url=api_url, token=Secret(token))
+    return ReviewSettings(repo=".", base="main", head="feature", repository=REPOSITORY, pr_number=7, github=github)
+
+
+def client_for(api_url: str, token: Secret, credential: str = "installation token") -> GitHubClient:
+    retry = RetryPolicy(sleep=no_sleep)
+    return GitHubClient(api_url, token, credential=credential, timeout_seconds=5, retry=retry)
 
 
 def test_plain_token_is_used_as_is() -> None:
@@ -194,3 +205,96 @@ def test_app_secrets_stay_out_of_logs_and_repr(
     assert issued.token not in repr(token)
     assert key_body not in repr(settings)
     assert "Created a GitHub App installation token for acme/widgets (installation 77)." in caplog.text
+
+
+def test_token_login_comes_from_get_user() -> None:
+    with FakeGitHub(token=PLAIN_TOKEN, login="Review-Bot") as github:
+        settings = token_settings(github.url)
+        with client_for(github.url, Secret(PLAIN_TOKEN), "GITHUB_TOKEN") as client:
+            login = resolve_bot_login(settings, client)
+
+        assert login == "Review-Bot"
+        assert [(request.method, request.path, request.credential) for request in github.requests] == [
+            ("GET", "/user", "token"),
+        ]
+
+
+def test_app_login_is_slug_with_bot_suffix(github: FakeGitHub, app_key: AppKeyPair) -> None:
+    settings = app_settings(github.url, app_key.private_pem)
+    token = resolve_token(settings, retry=RetryPolicy(sleep=no_sleep))
+
+    with client_for(github.url, token) as client:
+        login = resolve_bot_login(settings, client, retry=RetryPolicy(sleep=no_sleep))
+
+    assert login == "pr-reviewer[bot]"
+    assert [(request.method, request.path, request.credential) for request in github.requests][1:] == [
+        ("GET", "/app", "app"),
+    ]
+    assert len(github.jwt_claims) == 2
+
+
+def test_installation_token_cannot_read_user_or_app(github: FakeGitHub, app_key: AppKeyPair) -> None:
+    token = resolve_token(app_settings(github.url, app_key.private_pem), retry=RetryPolicy(sleep=no_sleep))
+
+    with client_for(github.url, token) as client:
+        with pytest.raises(Forbidden) as user_error:
+            client.get("/user")
+        with pytest.raises(PermanentError) as app_error:
+            client.get("/app")
+
+    assert user_error.value.detail == "Resource not accessible by integration"
+    assert str(app_error.value) == (
+        "GitHub API GET /app rejected the credential with 401 (A JSON web token could not be decoded): "
+        "check installation token"
+    )
+
+
+def test_installation_token_as_github_token_is_rejected(github: FakeGitHub, app_key: AppKeyPair) -> None:
+    token = resolve_token(app_settings(github.url, app_key.private_pem), retry=RetryPolicy(sleep=no_sleep))
+    settings = token_settings(github.url, token.reveal())
+
+    with client_for(github.url, token) as client, pytest.raises(PermanentError) as raised:
+        resolve_bot_login(settings, client)
+
+    assert str(raised.value) == (
+        "GitHub API GET /user was forbidden with 403 (Resource not accessible by integration), so GITHUB_TOKEN "
+        "looks like a GitHub App installation token: use a user or machine-account token, or set GITHUB_APP_ID "
+        "and GITHUB_APP_PRIVATE_KEY instead"
+    )
+    assert token.reveal() not in str(raised.value)
+
+
+def test_bad_token_login_names_github_token() -> None:
+    with FakeGitHub(token=PLAIN_TOKEN) as github:
+        wrong = Secret("ghp-not-this-one-1234")
+        with client_for(github.url, wrong, "GITHUB_TOKEN") as client, pytest.raises(PermanentError) as raised:
+            resolve_bot_login(token_settings(github.url, wrong.reveal()), client)
+
+    assert str(raised.value) == (
+        "GitHub API GET /user rejected the credential with 401 (Bad credentials): check GITHUB_TOKEN"
+    )
+
+
+def test_app_login_with_wrong_key_names_app_settings(github: FakeGitHub, app_key: AppKeyPair) -> None:
+    token = resolve_token(app_settings(github.url, app_key.private_pem), retry=RetryPolicy(sleep=no_sleep))
+    stranger = AppKeyPair.generate()
+
+    with client_for(github.url, token) as client, pytest.raises(PermanentError) as raised:
+        resolve_bot_login(app_settings(github.url, stranger.private_pem), client, retry=RetryPolicy(sleep=no_sleep))
+
+    assert str(raised.value) == (
+        "GitHub API GET /app rejected the credential with 401 (A JSON web token could not be decoded): "
+        "check GITHUB_APP_ID and GITHUB_APP_PRIVATE_KEY"
+    )
+
+
+def test_login_from_wrong_api_root_names_api_url() -> None:
+    with FakeGitHub(token=PLAIN_TOKEN, path_prefix="/api/v3") as enterprise:
+        settings = token_settings(enterprise.origin)
+        client = client_for(enterprise.origin, Secret(PLAIN_TOKEN), "GITHUB_TOKEN")
+        with client, pytest.raises(PermanentError) as raised:
+            resolve_bot_login(settings, client)
+
+    assert str(raised.value) == (
+        "GitHub API GET /user returned 404 (Not Found): check that PR_REVIEW_GITHUB_API_URL is the REST API root"
+    )

@@ -10,7 +10,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from pr_reviewer.errors import PermanentError, TransientError
-from pr_reviewer.github.client import API_VERSION, GitHubClient, NotFound, RetryPolicy, ValidationFailed
+from pr_reviewer.github.client import (
+    API_VERSION,
+    Forbidden,
+    GitHubClient,
+    NotFound,
+    RetryPolicy,
+    ValidationFailed,
+)
 from pr_reviewer.settings import Secret
 from tests.fakes.github_api import FakeGitHub
 
@@ -179,6 +186,21 @@ def test_missing_pull_request_is_not_found(github: FakeGitHub, sleeps: list[floa
         client.get(f"/repos/{REPOSITORY}/pulls/99")
 
     assert str(raised.value) == f"GitHub API GET /repos/{REPOSITORY}/pulls/99 returned 404 (Not Found)"
+
+
+def test_forbidden_without_rate_limit_is_not_retried(github: FakeGitHub, sleeps: list[float]) -> None:
+    github.fail_next(403, path=PULL)
+
+    with make_client(github.url, sleeps) as client, pytest.raises(Forbidden) as raised:
+        client.get(PULL)
+
+    assert str(raised.value) == (
+        f"GitHub API GET {PULL} was forbidden with 403 (Server Error): check that GITHUB_TOKEN "
+        "has pull_requests: write and contents: read on the repository"
+    )
+    assert raised.value.detail == "Server Error"
+    assert len(github.requests_to("GET", PULL)) == 1
+    assert sleeps == []
 
 
 def test_unprocessable_request_keeps_github_detail(github: FakeGitHub, sleeps: list[float]) -> None:

@@ -1,7 +1,11 @@
-"""The credential the reviewer posts with: ``GITHUB_TOKEN`` as given, or a GitHub App installation token.
+"""The credential the reviewer posts with and the account it posts as.
 
-The installation token is requested for the one repository under review and only the permissions
-the review needs, so a leaked token can do little and expires within the hour.
+The credential is ``GITHUB_TOKEN`` as given, or a GitHub App installation token. The installation
+token is requested for the one repository under review and only the permissions the review needs,
+so a leaked token can do little and expires within the hour.
+
+The account is the login that GitHub writes into ``user.login`` of every comment the reviewer
+creates. It is the token's user for ``GITHUB_TOKEN`` and ``<app-slug>[bot]`` for an App.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ import time
 import jwt
 
 from pr_reviewer.errors import PermanentError
-from pr_reviewer.github.client import GitHubClient, NotFound, RetryPolicy, ValidationFailed
+from pr_reviewer.github.client import Forbidden, GitHubClient, NotFound, RetryPolicy, ValidationFailed
 from pr_reviewer.settings import ReviewSettings, Secret
 
 logger = logging.getLogger(__name__)
@@ -23,6 +27,7 @@ INSTALLATION_PERMISSIONS = {"pull_requests": "write", "contents": "read", "metad
 # GitHub rejects an App JWT whose exp is more than 10 minutes ahead; iat is backdated for clock drift.
 JWT_BACKDATE_SECONDS = 60
 JWT_LIFETIME_SECONDS = 9 * 60
+APP_CREDENTIAL = "GITHUB_APP_ID and GITHUB_APP_PRIVATE_KEY"
 
 
 def resolve_token(settings: ReviewSettings, *, retry: RetryPolicy | None = None) -> Secret:
@@ -36,13 +41,7 @@ def resolve_token(settings: ReviewSettings, *, retry: RetryPolicy | None = None)
         raise PermanentError("GitHub App auth needs the installation id: set PR_REVIEW_INSTALLATION_ID")
 
     _owner, name = split_repository(settings.repository)
-    app_jwt = create_app_jwt(github.app_id, github.app_private_key, now=time.time())
-    policy = retry or RetryPolicy(max_retries=github.max_retries)
-    with GitHubClient(
-        github.api_url, app_jwt,
-        credential="GITHUB_APP_ID and GITHUB_APP_PRIVATE_KEY",
-        timeout_seconds=github.timeout_seconds, retry=policy,
-    ) as client:
+    with _app_client(settings, retry) as client:
         token = _create_installation_token(client, github.installation_id, name, settings.repository)
 
     logger.info(
@@ -50,6 +49,22 @@ def resolve_token(settings: ReviewSettings, *, retry: RetryPolicy | None = None)
         settings.repository, github.installation_id,
     )
     return token
+
+
+def resolve_bot_login(settings: ReviewSettings, client: GitHubClient, *, retry: RetryPolicy | None = None) -> str:
+    """Return the login of the account whose comments the reviewer writes, so only those count as earlier runs'.
+
+    ``client`` carries the credential that posts. With ``GITHUB_TOKEN`` that is one ``GET /user``
+    on it. An installation token may call neither ``GET /user`` nor ``GET /app``, so with an App
+    this signs a new App JWT and sends one ``GET /app`` with it to read the slug.
+    """
+    if settings.github.token:
+        return _token_login(client)
+    if not settings.github.uses_app:
+        raise PermanentError("posting needs GITHUB_TOKEN, or GITHUB_APP_ID with GITHUB_APP_PRIVATE_KEY")
+
+    with _app_client(settings, retry) as app_client:
+        return _app_bot_login(app_client)
 
 
 def create_app_jwt(app_id: str, private_key: Secret, *, now: float) -> Secret:
@@ -73,6 +88,49 @@ def split_repository(repository: str) -> tuple[str, str]:
     if not owner or not name or "/" in name:
         raise PermanentError(f"invalid repository {repository!r}: expected owner/name, set PR_REVIEW_REPOSITORY")
     return owner, name
+
+
+def _app_client(settings: ReviewSettings, retry: RetryPolicy | None) -> GitHubClient:
+    """Open a client that authenticates as the App itself with a freshly signed JWT."""
+    github = settings.github
+    app_jwt = create_app_jwt(github.app_id, github.app_private_key, now=time.time())
+    policy = retry or RetryPolicy(max_retries=github.max_retries)
+    return GitHubClient(
+        github.api_url, app_jwt, credential=APP_CREDENTIAL, timeout_seconds=github.timeout_seconds, retry=policy
+    )
+
+
+def _token_login(client: GitHubClient) -> str:
+    try:
+        user = client.get("/user")
+    except Forbidden as error:
+        # An installation token (GitHub Actions' GITHUB_TOKEN is one) gets 403 here, and without the
+        # App's JWT its comments' author cannot be learned, so earlier comments could not be told apart.
+        raise PermanentError(
+            f"GitHub API GET /user was forbidden with 403 ({error.detail}), so GITHUB_TOKEN looks like a GitHub App "
+            "installation token: use a user or machine-account token, or set GITHUB_APP_ID and "
+            "GITHUB_APP_PRIVATE_KEY instead"
+        ) from None
+    except NotFound as error:
+        raise PermanentError(f"{error}: check that PR_REVIEW_GITHUB_API_URL is the REST API root") from None
+    return _field(user, "login", "GET /user")
+
+
+def _app_bot_login(client: GitHubClient) -> str:
+    try:
+        app = client.get("/app")
+    except NotFound as error:
+        raise PermanentError(f"{error}: check GITHUB_APP_ID and PR_REVIEW_GITHUB_API_URL") from None
+    return f"{_field(app, 'slug', 'GET /app')}[bot]"
+
+
+def _field(payload: object, name: str, where: str) -> str:
+    value = payload.get(name) if isinstance(payload, dict) else None
+    if not isinstance(value, str) or not value:
+        raise PermanentError(
+            f"GitHub API {where} returned no {name}: check that PR_REVIEW_GITHUB_API_URL is the REST API root"
+        )
+    return value
 
 
 def _create_installation_token(client: GitHubClient, installation_id: int, name: str, repository: str) -> Secret:

@@ -43,6 +43,14 @@ class NotFound(PermanentError):
     """A 404 response from GitHub: the resource does not exist or the credential cannot read it."""
 
 
+class Forbidden(PermanentError):
+    """A 403 response that is not a rate limit: the credential may not do this. ``detail`` is GitHub's message."""
+
+    def __init__(self, message: str, *, detail: str) -> None:
+        super().__init__(message)
+        self.detail = detail
+
+
 @dataclass
 class RetryPolicy:
     """How often and how long to wait before giving up on a request.
@@ -234,9 +242,10 @@ class GitHubClient:
                 f"GitHub API {where} rejected the credential with 401 ({detail}): check {self._credential}"
             )
         if status == 403:
-            raise PermanentError(
+            raise Forbidden(
                 f"GitHub API {where} was forbidden with 403 ({detail}): check that {self._credential} "
-                "has pull_requests: write and contents: read on the repository"
+                "has pull_requests: write and contents: read on the repository",
+                detail=detail,
             )
         if status == 404:
             raise NotFound(f"GitHub API {where} returned 404 ({detail})")
