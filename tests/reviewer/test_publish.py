@@ -8,14 +8,20 @@ from collections.abc import Iterator
 import pytest
 
 from pr_reviewer.errors import PermanentError, TransientError
+from pr_reviewer.github.auth import resolve_token
 from pr_reviewer.github.client import RetryPolicy
 from pr_reviewer.github.plan import MAX_BODY_CHARS, InlineComment, ReviewDraft, build_plan, marker_fingerprint
 from pr_reviewer.github.publish import PublishOutcome, plan_review, publish_review
 from pr_reviewer.model import ChangeKind, DiffLine, FileChange, Finding, Hunk, Severity
 from pr_reviewer.settings import GitHubSettings, ReviewSettings, Secret
-from tests.fakes.github_api import FakeGitHub
+from tests.fakes.github_api import AppKeyPair, FakeGitHub
 
 TOKEN = "ghp-publish-test-token-5550123"
+BOT_LOGIN = "review-bot"
+AUTHOR_LOGIN = "mallory"
+APP_ID = "31337"
+APP_BOT_LOGIN = "pr-reviewer[bot]"
+INSTALLATION_ID = 12
 REPOSITORY = "acme/widgets"
 NUMBER = 7
 HEAD = "a" * 40
@@ -72,6 +78,16 @@ def settings_for(api_url: str, *, token: str = TOKEN, max_inline: int = 30) -> R
     )
 
 
+def app_settings_for(api_url: str, private_key: str) -> ReviewSettings:
+    github = GitHubSettings(
+        api_url=api_url, app_id=APP_ID, app_private_key=Secret(private_key), installation_id=INSTALLATION_ID,
+        timeout_seconds=5,
+    )
+    return ReviewSettings(
+        repo=".", base="main", head="feature", repository=REPOSITORY, pr_number=NUMBER, post=True, github=github
+    )
+
+
 def marked(body: str, fingerprint: str) -> str:
     return f"{body}\n\n<!-- pr-reviewer:fingerprint={fingerprint} -->"
 
@@ -83,6 +99,20 @@ def write_calls(github: FakeGitHub) -> list[tuple[str, str]]:
 @pytest.fixture
 def github() -> Iterator[FakeGitHub]:
     with FakeGitHub(token=TOKEN) as fake:
+        fake.add_pull_request(REPOSITORY, NUMBER, head_sha=HEAD, hunks=HUNKS)
+        yield fake
+
+
+@pytest.fixture(scope="module")
+def app_key() -> AppKeyPair:
+    return AppKeyPair.generate()
+
+
+@pytest.fixture
+def app_github(app_key: AppKeyPair) -> Iterator[FakeGitHub]:
+    with FakeGitHub(
+        token=None, app_id=APP_ID, app_public_key=app_key.public_pem, installations={INSTALLATION_ID: [REPOSITORY]}
+    ) as fake:
         fake.add_pull_request(REPOSITORY, NUMBER, head_sha=HEAD, hunks=HUNKS)
         yield fake
 
@@ -128,6 +158,7 @@ def test_calls_reread_pr_then_post_summary_last(github: FakeGitHub, retry: Retry
     publish_review(settings_for(github.url), draft, Secret(TOKEN), retry=retry)
 
     assert [(request.method, request.path) for request in github.requests] == [
+        ("GET", "/user"),
         ("GET", f"{PULL}/comments"),
         ("GET", f"{ISSUE}/comments"),
         ("GET", PULL),
@@ -311,6 +342,138 @@ def test_rerun_with_all_posted_only_updates_summary(github: FakeGitHub, retry: R
     assert (outcome.posted, outcome.inline_posted, outcome.already_posted) == (True, 0, 1)
 
 
+def test_foreign_marker_does_not_silence_finding(github: FakeGitHub, retry: RetryPolicy) -> None:
+    # Fingerprints are predictable, so a PR author can copy the marker of a finding into a comment.
+    planted = github.add_review_comment(
+        REPOSITORY, NUMBER, marked("Looks fine to me.", "fp-secret"), path="app.py", line=5, login=AUTHOR_LOGIN
+    )
+    draft, _ = make_draft([finding("app.py", 3, "secret")])
+
+    outcome = publish_review(settings_for(github.url), draft, Secret(TOKEN), retry=retry)
+
+    [review_request] = github.requests_to("POST", f"{PULL}/reviews")
+    assert [comment["body"] for comment in review_request.body["comments"]] == [
+        marked("**secret**: problem secret", "fp-secret"),
+    ]
+    comments = github.review_comments(REPOSITORY, NUMBER)
+    assert [(comment["id"], comment["user"]["login"]) for comment in comments] == [
+        (planted["id"], AUTHOR_LOGIN),
+        (comments[1]["id"], BOT_LOGIN),
+    ]
+    assert (outcome.inline_posted, outcome.already_posted) == (1, 0)
+
+
+def test_foreign_summary_is_not_patched(
+    github: FakeGitHub, retry: RetryPolicy, caplog: pytest.LogCaptureFixture
+) -> None:
+    planted = github.add_issue_comment(REPOSITORY, NUMBER, f"LGTM {SUMMARY_MARKER}", login=AUTHOR_LOGIN)
+    draft, _ = make_draft([finding("app.py", 3, "sql")])
+
+    outcome = publish_review(settings_for(github.url), draft, Secret(TOKEN), retry=retry)
+
+    assert write_calls(github) == [("POST", f"{PULL}/reviews"), ("POST", f"{ISSUE}/comments")]
+    [author_comment, bot_summary] = github.issue_comments(REPOSITORY, NUMBER)
+    assert author_comment == planted
+    assert bot_summary["user"] == {"login": BOT_LOGIN, "type": "User"}
+    assert bot_summary["body"] == f"## Review summary\n\nEverything is inline.\n\n{SUMMARY_MARKER}"
+    assert outcome.summary_url == bot_summary["html_url"]
+    assert (
+        f"Ignoring comment {planted['id']} on acme/widgets#7: it carries the reviewer's summary marker "
+        f"but was written by {AUTHOR_LOGIN}, not this bot."
+    ) in caplog.text
+
+
+def test_rerun_keeps_one_bot_summary(github: FakeGitHub, retry: RetryPolicy) -> None:
+    draft, _ = make_draft([finding("app.py", 3, "sql")])
+    publish_review(settings_for(github.url), draft, Secret(TOKEN), retry=retry)
+    [own_summary] = github.issue_comments(REPOSITORY, NUMBER)
+    github.add_issue_comment(REPOSITORY, NUMBER, f"LGTM {SUMMARY_MARKER}", login=AUTHOR_LOGIN)
+    writes_before = len(write_calls(github))
+
+    publish_review(settings_for(github.url), draft, Secret(TOKEN), retry=retry)
+
+    patch = ("PATCH", f"/repos/{REPOSITORY}/issues/comments/{own_summary['id']}")
+    assert write_calls(github)[writes_before:] == [patch]
+    bot_summaries = [
+        comment for comment in github.issue_comments(REPOSITORY, NUMBER)
+        if comment["user"]["login"] == BOT_LOGIN and SUMMARY_MARKER in comment["body"]
+    ]
+    assert [summary["id"] for summary in bot_summaries] == [own_summary["id"]]
+
+
+def test_own_comments_match_login_in_any_case(github: FakeGitHub, retry: RetryPolicy) -> None:
+    github.add_review_comment(
+        REPOSITORY, NUMBER, marked("**sql**: problem sql", "fp-sql"), path="app.py", line=3, login="Review-BOT"
+    )
+    draft, _ = make_draft([finding("app.py", 3, "sql")])
+
+    outcome = publish_review(settings_for(github.url), draft, Secret(TOKEN), retry=retry)
+
+    assert github.requests_to("POST", f"{PULL}/reviews") == []
+    assert (outcome.inline_posted, outcome.already_posted) == (0, 1)
+
+
+def test_app_rerun_recognises_its_own_comments(
+    app_github: FakeGitHub, app_key: AppKeyPair, retry: RetryPolicy
+) -> None:
+    settings = app_settings_for(app_github.url, app_key.private_pem)
+    token = resolve_token(settings, retry=retry)
+    app_github.add_review_comment(
+        REPOSITORY, NUMBER, marked("Copied marker.", "fp-eval"), path="util.py", line=6, login=AUTHOR_LOGIN
+    )
+    app_github.add_issue_comment(REPOSITORY, NUMBER, f"LGTM {SUMMARY_MARKER}", login=AUTHOR_LOGIN)
+    draft, _ = make_draft([finding("app.py", 3, "sql"), finding("util.py", 6, "eval")])
+
+    first = publish_review(settings, draft, token, retry=retry)
+    writes_before = len(write_calls(app_github))
+    second = publish_review(settings, draft, token, retry=retry)
+
+    bot_comments = [c for c in app_github.review_comments(REPOSITORY, NUMBER) if c["user"]["login"] == APP_BOT_LOGIN]
+    assert [(comment["line"], comment["user"]["type"]) for comment in bot_comments] == [(3, "Bot"), (6, "Bot")]
+    [author_summary, bot_summary] = app_github.issue_comments(REPOSITORY, NUMBER)
+    assert author_summary["body"] == f"LGTM {SUMMARY_MARKER}"
+    assert bot_summary["user"] == {"login": APP_BOT_LOGIN, "type": "Bot"}
+    assert write_calls(app_github)[writes_before:] == [
+        ("PATCH", f"/repos/{REPOSITORY}/issues/comments/{bot_summary['id']}"),
+    ]
+    assert (first.inline_posted, first.already_posted) == (2, 0)
+    assert (second.inline_posted, second.already_posted) == (0, 2)
+    app_calls = [(request.path, request.credential) for request in app_github.requests_to("GET", "/app")]
+    assert app_calls == [("/app", "app"), ("/app", "app")]
+    assert app_github.requests_to("GET", "/user") == []
+
+
+def test_app_login_failure_posts_nothing(app_github: FakeGitHub, app_key: AppKeyPair, retry: RetryPolicy) -> None:
+    token = resolve_token(app_settings_for(app_github.url, app_key.private_pem), retry=retry)
+    stranger = AppKeyPair.generate()
+    draft, _ = make_draft([finding("app.py", 3, "sql")])
+
+    with pytest.raises(PermanentError) as raised:
+        publish_review(app_settings_for(app_github.url, stranger.private_pem), draft, token, retry=retry)
+
+    assert str(raised.value) == (
+        "GitHub API GET /app rejected the credential with 401 (A JSON web token could not be decoded): "
+        "check GITHUB_APP_ID and GITHUB_APP_PRIVATE_KEY"
+    )
+    assert write_calls(app_github) == [("POST", f"/app/installations/{INSTALLATION_ID}/access_tokens")]
+
+
+def test_installation_token_as_github_token_fails(
+    app_github: FakeGitHub, app_key: AppKeyPair, retry: RetryPolicy
+) -> None:
+    token = resolve_token(app_settings_for(app_github.url, app_key.private_pem), retry=retry)
+    draft, _ = make_draft([finding("app.py", 3, "sql")])
+
+    with pytest.raises(PermanentError) as raised:
+        publish_review(settings_for(app_github.url, token=token.reveal()), draft, token, retry=retry)
+
+    assert str(raised.value).startswith(
+        "GitHub API GET /user was forbidden with 403 (Resource not accessible by integration), so GITHUB_TOKEN "
+        "looks like a GitHub App installation token"
+    )
+    assert write_calls(app_github) == [("POST", f"/app/installations/{INSTALLATION_ID}/access_tokens")]
+
+
 def test_enterprise_prefix_publishes(retry: RetryPolicy) -> None:
     with FakeGitHub(token=TOKEN, path_prefix="/api/v3") as enterprise:
         enterprise.add_pull_request(REPOSITORY, NUMBER, head_sha=HEAD, hunks=HUNKS)
@@ -334,7 +497,7 @@ def test_bad_token_posts_nothing(github: FakeGitHub, retry: RetryPolicy) -> None
         publish_review(settings_for(github.url, token=wrong), draft, Secret(wrong), retry=retry)
 
     assert str(raised.value) == (
-        f"GitHub API GET {PULL}/comments rejected the credential with 401 (Bad credentials): check GITHUB_TOKEN"
+        "GitHub API GET /user rejected the credential with 401 (Bad credentials): check GITHUB_TOKEN"
     )
     assert write_calls(github) == []
 

@@ -1,6 +1,6 @@
 """Publishing the review to GitHub or GitHub Enterprise: credentials, the REST client, planning and posting.
 
-The reviewer calls about eight GitHub REST endpoints, so a thin client over httpx covers them
+The reviewer calls about ten GitHub REST endpoints, so a thin client over httpx covers them
 without a wider SDK. It needs exact control of three behaviours: the wait-and-retry on 403/429
 rate limits, the fallback to one comment at a time when GitHub rejects a review with 422, and an
 installation token scoped to one repository with named permissions. Keeping that logic in a few

@@ -1,9 +1,17 @@
 """Post a planned review to a pull request: inline comments in one review, then one upserted summary comment.
 
-The calls run in this order. First list this bot's earlier review comments and summary, then
-re-read the PR and stop if it is closed or its head moved. Next create the review, falling back to
-one comment at a time on 422. Last, create or update the summary, so it lists every finding that
-could not go inline, including the ones GitHub rejected.
+The calls run in this order:
+
+1. Learn the login the reviewer posts as. With ``GITHUB_TOKEN`` that is ``GET /user``. With an
+   App it is ``GET /app`` sent with a new App JWT, and the login is ``<slug>[bot]``.
+2. List ``GET /repos/{owner}/{repo}/pulls/{n}/comments`` and ``.../issues/{n}/comments``, keeping
+   only the comments written by that login. Their markers show what earlier runs posted. Anyone
+   can copy a marker into a comment, so a marker in another account's comment is ignored.
+3. Re-read the PR with ``GET /repos/{owner}/{repo}/pulls/{n}`` and stop if it is closed or its
+   head moved.
+4. Create the review, falling back to one comment at a time on 422.
+5. Create or update (``PATCH``) the summary, so it lists every finding that could not go inline,
+   including the ones GitHub rejected.
 """
 
 from __future__ import annotations
@@ -13,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pr_reviewer.errors import PermanentError
-from pr_reviewer.github.auth import resolve_token, split_repository
+from pr_reviewer.github.auth import resolve_bot_login, resolve_token, split_repository
 from pr_reviewer.github.client import GitHubClient, NotFound, RetryPolicy, ValidationFailed
 from pr_reviewer.github.plan import (
     SUMMARY_MARKER,
@@ -84,9 +92,11 @@ def publish_review(
     with GitHubClient(
         github.api_url, token, credential=credential, timeout_seconds=github.timeout_seconds, retry=policy
     ) as client:
+        bot_login = resolve_bot_login(settings, client, retry=policy)
+        logger.info("Publishing the review of %s as the GitHub account %s.", target.label, bot_login)
         try:
-            posted_fingerprints = _posted_fingerprints(client, target)
-            summary_comment_id = _find_summary_comment(client, target)
+            posted_fingerprints = _posted_fingerprints(client, target, bot_login)
+            summary_comment_id = _find_summary_comment(client, target, bot_login)
             plan = build_plan(
                 draft, max_inline=github.max_inline_comments, posted_fingerprints=posted_fingerprints
             )
@@ -161,21 +171,50 @@ def _target(settings: ReviewSettings) -> PullRequestTarget:
     return PullRequestTarget(settings.repository, settings.pr_number)
 
 
-def _posted_fingerprints(client: GitHubClient, target: PullRequestTarget) -> set[str]:
-    # NOTE: any comment carrying our marker counts as ours; the author's login is not checked.
+def _posted_fingerprints(client: GitHubClient, target: PullRequestTarget, bot_login: str) -> set[str]:
     fingerprints: set[str] = set()
     for comment in client.paginate(f"{target.pull_path}/comments"):
-        fingerprints |= fingerprints_in(str(comment.get("body") or ""))
+        found = fingerprints_in(str(comment.get("body") or ""))
+        if not found:
+            continue
+        if _is_written_by(comment, bot_login):
+            fingerprints |= found
+        else:
+            _log_foreign_marker(comment, target, "fingerprint")
     return fingerprints
 
 
-def _find_summary_comment(client: GitHubClient, target: PullRequestTarget) -> int | None:
+def _find_summary_comment(client: GitHubClient, target: PullRequestTarget, bot_login: str) -> int | None:
     """Return the id of the latest summary comment an earlier run posted, if any."""
     found: int | None = None
     for comment in client.paginate(f"{target.issue_path}/comments"):
-        if SUMMARY_MARKER in str(comment.get("body") or ""):
+        if SUMMARY_MARKER not in str(comment.get("body") or ""):
+            continue
+        if _is_written_by(comment, bot_login):
             found = int(comment["id"])
+        else:
+            _log_foreign_marker(comment, target, "summary")
     return found
+
+
+def _is_written_by(comment: dict[str, Any], login: str) -> bool:
+    """Check whether GitHub lists ``login`` as the comment's author, ignoring case as GitHub does for logins."""
+    author = _author(comment)
+    return bool(author) and author.casefold() == login.casefold()
+
+
+def _author(comment: dict[str, Any]) -> str:
+    # A deleted account's comments may come back with "user": null.
+    user = comment.get("user")
+    login = user.get("login") if isinstance(user, dict) else None
+    return login if isinstance(login, str) else ""
+
+
+def _log_foreign_marker(comment: dict[str, Any], target: PullRequestTarget, marker: str) -> None:
+    logger.warning(
+        "Ignoring comment %s on %s: it carries the reviewer's %s marker but was written by %s, not this bot.",
+        comment.get("id"), target.label, marker, _author(comment) or "an unknown account",
+    )
 
 
 def _reason_to_skip(client: GitHubClient, target: PullRequestTarget, head_sha: str) -> str:
