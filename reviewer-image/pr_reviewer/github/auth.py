@@ -52,7 +52,7 @@ def resolve_token(settings: ReviewSettings, *, retry: RetryPolicy | None = None)
 
 
 def resolve_bot_login(settings: ReviewSettings, client: GitHubClient, *, retry: RetryPolicy | None = None) -> str:
-    """Return the login of the account whose comments the reviewer writes, so only those count as earlier runs'.
+    """Return the login that GitHub records as the author of the comments the reviewer creates.
 
     ``client`` carries the credential that posts. With ``GITHUB_TOKEN`` that is one ``GET /user``
     on it. An installation token may call neither ``GET /user`` nor ``GET /app``, so with an App
