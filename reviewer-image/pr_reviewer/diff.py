@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import fnmatch
 import logging
+import os
 import posixpath
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from pr_reviewer.changed_paths import ChangedPath, find_binary, parse_raw_listing
 from pr_reviewer.errors import PermanentError
 from pr_reviewer.gitrun import run_git
 from pr_reviewer.languages import detect_language
@@ -26,8 +28,9 @@ logger = logging.getLogger(__name__)
 
 # Each option overrides a configuration key that would change the output this parser reads:
 # diff.external, color.diff, diff.noprefix and diff.mnemonicPrefix, diff.relative, diff.submodule,
-# diff.context, diff.renames, and textconv drivers named in .gitattributes.
-DIFF_OPTIONS: tuple[str, ...] = (
+# diff.context, diff.renames, and textconv drivers named in .gitattributes. The listing options
+# leave out --unified, because it turns on patch output even next to --raw or --numstat.
+LISTING_OPTIONS: tuple[str, ...] = (
     "--no-color",
     "--no-ext-diff",
     "--no-textconv",
@@ -38,8 +41,8 @@ DIFF_OPTIONS: tuple[str, ...] = (
     "--no-relative",
     "--submodule=short",
     "--ignore-submodules=none",
-    "--unified=3",
 )
+DIFF_OPTIONS: tuple[str, ...] = (*LISTING_OPTIONS, "--unified=3")
 
 # SkippedFile.code values: the kind of reason, for reports that group or count skipped files.
 SKIP_DELETED = "deleted"
@@ -56,11 +59,22 @@ SYMLINK_MODE = "120000"
 _HUNK_HEADER = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@ ?(.*)$")
 _C_ESCAPES = {"a": 7, "b": 8, "t": 9, "n": 10, "v": 11, "f": 12, "r": 13, '"': 34, "\\": 92}
 _FIRST_LINE_BYTES = 256
+# Linux limits one command line to about 2 MiB including the environment, so batches stay well below.
+_PATHSPEC_BATCH_BYTES = 256 * 1024
 
 
 def diff_arguments(base_sha: str, head_sha: str) -> list[str]:
-    """Build the ``git diff`` arguments whose output this module parses; fetch runs them too, to load missing blobs."""
+    """Build the ``git diff`` arguments whose output this module parses; pathspecs go after them."""
     return ["-c", "core.quotePath=false", "diff", *DIFF_OPTIONS, base_sha, head_sha, "--"]
+
+
+def blob_loading_arguments(base_sha: str, head_sha: str) -> list[str]:
+    """Build ``git diff --numstat`` arguments that read both sides of every changed file but print one line each.
+
+    In a partial clone this downloads every blob :func:`read_change` may need, without the patch
+    text of large files reaching Python.
+    """
+    return ["diff", "--numstat", *LISTING_OPTIONS, base_sha, head_sha, "--"]
 
 
 def read_change(
@@ -69,25 +83,123 @@ def read_change(
     """Diff ``base_sha`` against ``head_sha`` in the work tree and return (files to review, skipped files).
 
     The work tree must be checked out at ``head_sha``: sizes and shebang lines are read from it.
+    Deleted files, submodules, files matching a skip pattern and files larger than
+    ``settings.max_file_bytes`` are decided from ``git diff --raw`` first and left out of the textual
+    diff, so their text is never diffed or read into memory.
     """
-    output = run_git(workdir, diff_arguments(base_sha, head_sha))
-    if not output.ok:
-        raise PermanentError(f"git diff {base_sha[:12]}..{head_sha[:12]} failed: {output.error_line}")
+    changes = _list_changes(workdir, base_sha, head_sha)
+    early = _skip_before_diff(changes, workdir, settings)
+    to_diff = [change for change in changes if change.path not in early]
+    files = _diff_files(workdir, base_sha, head_sha, to_diff, whole_change=not early)
 
-    # Content that is not UTF-8 becomes U+FFFD, so later JSON and HTTP steps never meet broken text.
-    files = parse_diff(output.text)
+    # Entries go in git's order, as the raw listing has it. A type change (file to symbolic link)
+    # is one raw entry but two parsed files, a deletion and an addition. A parsed file whose path was
+    # already skipped came in through a directory pathspec (a file replaced by a folder) and is dropped.
+    outcomes: dict[str, list[FileChange | SkippedFile]] = {path: [skip] for path, skip in early.items()}
+    parsed: dict[str, list[FileChange | SkippedFile]] = {}
+    for file in files:
+        if file.path not in early:
+            parsed.setdefault(file.path, []).append(skip_for(file, workdir, settings) or file)
+    outcomes.update(parsed)
+    ordered = [outcome for change in changes for outcome in outcomes.pop(change.path, [])]
+    ordered.extend(outcome for remaining in outcomes.values() for outcome in remaining)
 
     kept: list[FileChange] = []
     skipped: list[SkippedFile] = []
-    for file in files:
-        skip = skip_for(file, workdir, settings)
-        if skip is None:
-            file.language = detect_language(file.path, _read_first_line(workdir / file.path))
-            kept.append(file)
+    for outcome in ordered:
+        if isinstance(outcome, SkippedFile):
+            logger.debug("Skipping %s: %s", outcome.path, outcome.reason)
+            skipped.append(outcome)
         else:
-            logger.debug("Skipping %s: %s", file.path, skip.reason)
-            skipped.append(skip)
+            outcome.language = detect_language(outcome.path, _read_first_line(workdir / outcome.path))
+            kept.append(outcome)
     return kept, skipped
+
+
+def _list_changes(workdir: Path, base_sha: str, head_sha: str) -> list[ChangedPath]:
+    arguments = ["diff", "--raw", "-z", "--no-abbrev", *LISTING_OPTIONS, base_sha, head_sha, "--"]
+    output = run_git(workdir, arguments)
+    if not output.ok:
+        raise PermanentError(f"git diff {base_sha[:12]}..{head_sha[:12]} failed: {output.error_line}")
+    return parse_raw_listing(output.stdout)
+
+
+def _skip_before_diff(changes: list[ChangedPath], workdir: Path, settings: ReviewSettings) -> dict[str, SkippedFile]:
+    """Return the skipped entries that need no textual diff, by head path, with the reasons :func:`skip_for` gives."""
+    skips: dict[str, SkippedFile] = {}
+    large: list[ChangedPath] = []
+    for change in changes:
+        skip = _skip_from_listing(change, settings)
+        if skip is not None:
+            skips[change.path] = skip
+        elif change.new_mode != SYMLINK_MODE and _work_tree_size(workdir, change.path) > settings.max_file_bytes:
+            large.append(change)
+
+    # skip_for names a binary file before a large one, so large files need git's binary test too.
+    binary = find_binary(workdir, large)
+    for change in large:
+        if change.path in binary:
+            skips[change.path] = SkippedFile(change.path, "binary file", SKIP_BINARY)
+        else:
+            skips[change.path] = _too_large(change.path, _work_tree_size(workdir, change.path), settings)
+    return skips
+
+
+def _skip_from_listing(change: ChangedPath, settings: ReviewSettings) -> SkippedFile | None:
+    if SUBMODULE_MODE in (change.old_mode, change.new_mode):
+        return SkippedFile(change.path, "submodule pointer change", SKIP_SUBMODULE)
+    if change.status == "D":
+        return SkippedFile(change.path, "deleted (nothing at head to review)", SKIP_DELETED)
+    pattern = matching_glob(change.path, settings.skip_globs)
+    if pattern is not None:
+        return SkippedFile(change.path, f"matches skip pattern {pattern!r}", SKIP_PATTERN)
+    return None
+
+
+def _work_tree_size(workdir: Path, path: str) -> int:
+    """Return the size at head, or -1 when the file is missing (the textual diff then reports it)."""
+    try:
+        return (workdir / path).lstat().st_size
+    except OSError:
+        return -1
+
+
+def _diff_files(
+    workdir: Path, base_sha: str, head_sha: str, changes: list[ChangedPath], whole_change: bool
+) -> list[FileChange]:
+    """Diff only ``changes``: the whole change in one call, else pathspecs in command lines of bounded length."""
+    # No pathspec at all diffs the whole change, exactly as git lists it.
+    no_pathspec: list[list[str]] = [[]] if changes else []
+    batches = no_pathspec if whole_change else _pathspec_batches(changes)
+
+    files: list[FileChange] = []
+    for pathspecs in batches:
+        # Literal pathspecs, so a name with "*", "[" or a leading ":" means only itself.
+        arguments = ["--literal-pathspecs", *diff_arguments(base_sha, head_sha), *pathspecs]
+        output = run_git(workdir, arguments)
+        if not output.ok:
+            raise PermanentError(f"git diff {base_sha[:12]}..{head_sha[:12]} failed: {output.error_line}")
+        # Content that is not UTF-8 becomes U+FFFD, so later JSON and HTTP steps never meet broken text.
+        files.extend(parse_diff(output.text))
+    return files
+
+
+def _pathspec_batches(changes: list[ChangedPath]) -> list[list[str]]:
+    """Group the paths into batches below _PATHSPEC_BATCH_BYTES, keeping both paths of a rename in one batch."""
+    batches: list[list[str]] = []
+    current: list[str] = []
+    size = 0
+    for change in changes:
+        group = change.pathspecs
+        group_size = sum(len(os.fsencode(spec)) + 1 for spec in group)
+        if current and size + group_size > _PATHSPEC_BATCH_BYTES:
+            batches.append(current)
+            current, size = [], 0
+        current.extend(group)
+        size += group_size
+    if current:
+        batches.append(current)
+    return batches
 
 
 def skip_for(file: FileChange, workdir: Path, settings: ReviewSettings) -> SkippedFile | None:
@@ -107,14 +219,17 @@ def skip_for(file: FileChange, workdir: Path, settings: ReviewSettings) -> Skipp
     if file.new_mode == SYMLINK_MODE:
         return SkippedFile(file.path, "symbolic link", SKIP_SYMLINK)
 
-    try:
-        size = (workdir / file.path).lstat().st_size
-    except OSError:
+    size = _work_tree_size(workdir, file.path)
+    if size < 0:
         return SkippedFile(file.path, "not found in the work tree at head", SKIP_MISSING)
     if size > settings.max_file_bytes:
-        reason = f"larger than max_file_bytes={settings.max_file_bytes} ({size} bytes at head)"
-        return SkippedFile(file.path, reason, SKIP_TOO_LARGE)
+        return _too_large(file.path, size, settings)
     return None
+
+
+def _too_large(path: str, size: int, settings: ReviewSettings) -> SkippedFile:
+    reason = f"larger than max_file_bytes={settings.max_file_bytes} ({size} bytes at head)"
+    return SkippedFile(path, reason, SKIP_TOO_LARGE)
 
 
 def matching_glob(path: str, patterns: Sequence[str]) -> str | None:

@@ -25,7 +25,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from pr_reviewer.diff import diff_arguments
+from pr_reviewer.diff import blob_loading_arguments
 from pr_reviewer.errors import PermanentError, TransientError
 from pr_reviewer.gitrun import GitOutput, run_git
 from pr_reviewer.settings import ReviewSettings, Secret
@@ -404,11 +404,11 @@ def _check_out(workdir: Path, head_commit: str, environment: dict[str, str], sec
 def _load_diff_blobs(
     workdir: Path, base_commit: str, head_commit: str, environment: dict[str, str], secrets: list[str]
 ) -> None:
-    """Run the review's diff once here, with credentials, so git downloads the base-side blobs it needs.
+    """Diff every changed file once here, with credentials, so git downloads the base-side blobs the review reads.
 
     The diff step later runs without the token and then finds every blob already present.
     """
-    arguments = [*_LOW_SPEED_OPTIONS, *diff_arguments(base_commit, head_commit)]
+    arguments = [*_LOW_SPEED_OPTIONS, *blob_loading_arguments(base_commit, head_commit)]
     output = run_git(workdir, arguments, env=environment, timeout_seconds=FETCH_TIMEOUT_SECONDS)
     if not output.ok:
         raise TransientError(f"loading the changed files failed: {_redact(output.error_line, secrets)}")

@@ -6,9 +6,11 @@ to classify and to redact. Callers here turn a failed :class:`GitOutput` into on
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import git
 
@@ -50,13 +52,31 @@ def run_git(
     *,
     env: Mapping[str, str] | None = None,
     timeout_seconds: float | None = None,
+    input_bytes: bytes | None = None,
 ) -> GitOutput:
     """Run ``git <args>`` in ``cwd`` with ``env`` added to the environment; kill it after ``timeout_seconds``.
 
+    ``input_bytes`` go to git's stdin, so lists of paths of any length stay off the command line.
     GitPython sets ``LC_ALL=C``, so git's messages are in English whatever the locale is.
     """
+    if input_bytes is None:
+        return _execute(cwd, args, env, timeout_seconds, stdin=None)
+    with tempfile.TemporaryFile() as stdin:
+        stdin.write(input_bytes)
+        stdin.seek(0)
+        return _execute(cwd, args, env, timeout_seconds, stdin=stdin)
+
+
+def _execute(
+    cwd: Path,
+    args: Sequence[str],
+    env: Mapping[str, str] | None,
+    timeout_seconds: float | None,
+    stdin: BinaryIO | None,
+) -> GitOutput:
     status, stdout, stderr = git.Git(cwd).execute(
         ["git", *args],
+        istream=stdin,
         with_exceptions=False,
         with_extended_output=True,
         stdout_as_string=False,
@@ -65,3 +85,18 @@ def run_git(
         kill_after_timeout=timeout_seconds,
     )
     return GitOutput(int(status), bytes(stdout), str(stderr))
+
+
+def read_blob_start(cwd: Path, blob: str, limit: int) -> bytes:
+    """Return at most the first ``limit`` bytes of ``blob``, then stop git, so a large blob is never read whole.
+
+    Returns no bytes when git cannot read the blob.
+    """
+    process = git.Git(cwd).execute(["git", "cat-file", "blob", blob], as_process=True)
+    try:
+        stdout = process.proc.stdout if process.proc is not None else None
+        return stdout.read(limit) if stdout is not None else b""
+    finally:
+        if process.proc is not None:
+            process.proc.kill()
+            process.proc.wait()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import tracemalloc
 from pathlib import Path
 
 import pytest
@@ -406,3 +408,111 @@ def test_parse_rejects_malformed_hunk_header() -> None:
 )
 def test_language_detection(path: str, first_line: str | None, language: str | None) -> None:
     assert detect_language(path, first_line) == language
+
+
+LARGE_TEXT = "value = 'x'  # padding to make the file large\n" * 80_000  # 3.76 MB
+
+
+def test_large_file_text_is_never_read(repo: GitRepo) -> None:
+    base = repo.commit("base", {"small.py": "a = 1\n"})
+    head = repo.commit("add", {"big.py": LARGE_TEXT, "small.py": "a = 2\n"})
+    repo.checkout(head)
+    settings = ReviewSettings(repo=str(repo.path), base=base, head=head, max_file_bytes=10_000)
+
+    tracemalloc.start()
+    try:
+        files, skipped = read_change(repo.path, base, head, settings)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+    assert [file.path for file in files] == ["small.py"]
+    reason = f"larger than max_file_bytes=10000 ({len(LARGE_TEXT)} bytes at head)"
+    assert skipped == [SkippedFile("big.py", reason, "too_large")]
+    # The patch of big.py alone is larger than the file, so reading it would pass 4 MB.
+    assert peak < 500_000
+
+
+def test_large_file_with_nul_is_binary(repo: GitRepo) -> None:
+    base = repo.commit("base")
+    head = repo.commit("add", {"model.bin": b"\x00" + b"w" * 5000, "data.txt": b"text\n" * 1000 + b"\x00"})
+
+    files, skipped = review(repo, base, head, max_file_bytes=1000)
+
+    assert files == []
+    # git tests only the first 8000 bytes for NUL, so data.txt (NUL at byte 5000) is binary too.
+    assert skipped == [
+        SkippedFile("data.txt", "binary file", "binary"),
+        SkippedFile("model.bin", "binary file", "binary"),
+    ]
+
+
+def test_large_file_binary_at_base_is_binary(repo: GitRepo) -> None:
+    base = repo.commit("base", {"blob.dat": b"\x00" * 2000})
+    head = repo.commit("edit", {"blob.dat": "text\n" * 400})
+
+    files, skipped = review(repo, base, head, max_file_bytes=1000)
+
+    assert files == []
+    assert skipped == [SkippedFile("blob.dat", "binary file", "binary")]
+
+
+def test_diff_attribute_decides_large_binary(repo: GitRepo) -> None:
+    base = repo.commit("base", {".gitattributes": "*.csv -diff\n*.raw diff\n"})
+    head = repo.commit("add", {"table.csv": "a,b\n" * 500, "dump.raw": b"\x00" * 2000})
+
+    files, skipped = review(repo, base, head, max_file_bytes=1000)
+
+    assert files == []
+    assert skipped == [
+        SkippedFile("dump.raw", "larger than max_file_bytes=1000 (2000 bytes at head)", "too_large"),
+        SkippedFile("table.csv", "binary file", "binary"),
+    ]
+
+
+def test_batched_pathspecs_keep_renames_together(repo: GitRepo, monkeypatch: pytest.MonkeyPatch) -> None:
+    base = repo.commit("base", {"old_name.py": NUMBERS, "gone.py": "x = 1\n", "edit.py": "a = 1\n"})
+    repo.move("old_name.py", "new_name.py")
+    changed = {
+        "new_name.py": NUMBERS.replace("line 3\n", "line three\n"),
+        "gone.py": None,
+        "edit.py": "a = 2\n",
+        "big.py": "y = 2\n" * 500,
+        "yarn.lock": "lock\n",
+        "[ab].py": "star = 1\n",
+        "a.py": "plain = 1\n",
+    }
+    head = repo.commit("mixed", changed)
+    # One path per git call, so a rename is split from its other side unless the batching keeps them.
+    monkeypatch.setattr("pr_reviewer.diff._PATHSPEC_BATCH_BYTES", 1)
+
+    files, skipped = review(repo, base, head, max_file_bytes=1000)
+
+    assert [(file.path, file.old_path, file.kind) for file in files] == [
+        ("[ab].py", None, ChangeKind.ADDED),
+        ("a.py", None, ChangeKind.ADDED),
+        ("edit.py", None, ChangeKind.MODIFIED),
+        ("new_name.py", "old_name.py", ChangeKind.RENAMED),
+    ]
+    assert files[3].added_lines == {3}
+    assert skipped == [
+        SkippedFile("big.py", "larger than max_file_bytes=1000 (3000 bytes at head)", "too_large"),
+        SkippedFile("gone.py", "deleted (nothing at head to review)", "deleted"),
+        SkippedFile("yarn.lock", "matches skip pattern '*.lock'", "skip_pattern"),
+    ]
+
+
+def test_undecodable_path_in_batched_diff(repo: GitRepo) -> None:
+    name = os.fsdecode(b"caf\xe9.py")
+    base = repo.commit("base")
+    head = repo.commit("add", {name: "coffee = 1\n", "big.py": "y = 2\n" * 500})
+
+    files, skipped = review(repo, base, head, max_file_bytes=1000)
+
+    # git diffed the file under its exact bytes. Its decoded name has U+FFFD, which names no file
+    # in the work tree, the same outcome as when the whole change is diffed at once.
+    assert files == []
+    assert skipped == [
+        SkippedFile("big.py", "larger than max_file_bytes=1000 (3000 bytes at head)", "too_large"),
+        SkippedFile("caf\ufffd.py", "not found in the work tree at head", "missing_at_head"),
+    ]
