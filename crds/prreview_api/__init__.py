@@ -64,3 +64,14 @@ ACTIONS = (
 )
 SHORT_SHA_LENGTH = 7  # spec.headShortSha, shown in the Head printer column
 TITLE_MAX_LENGTH = 256  # GitHub's own limit on PR titles
+
+# Limits of the CRD's schema on spec fields. The receiver checks a delivery against them before
+# creating a resource, so that a value the API server would reject gets a 400 naming the field.
+REPOSITORY_MAX_LENGTH = 140
+BASE_REF_MAX_LENGTH = 255
+CLONE_URL_MAX_LENGTH = 2048
+DELIVERY_ID_MAX_LENGTH = 128
+SENDER_MAX_LENGTH = 100
+INT64_MAX = 2**63 - 1  # prNumber and installationId are integers of format int64, minimum 1
+REPOSITORY_PATTERN = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}"
+CLONE_URL_PATTERN = r"(https?://[^\s/@]+/|file:///)[^\s@]*"

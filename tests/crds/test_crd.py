@@ -175,3 +175,38 @@ def test_unknown_phase_is_rejected() -> None:
     assert schema_errors(resource) == [
         "'Pending' is not one of ['Queued', 'Running', 'Succeeded', 'Failed', 'Superseded', 'Cancelled']"
     ]
+
+
+@pytest.mark.parametrize(
+    ("field", "max_length"),
+    [
+        ("repository", prreview_api.REPOSITORY_MAX_LENGTH),
+        ("baseRef", prreview_api.BASE_REF_MAX_LENGTH),
+        ("cloneUrl", prreview_api.CLONE_URL_MAX_LENGTH),
+        ("deliveryId", prreview_api.DELIVERY_ID_MAX_LENGTH),
+        ("sender", prreview_api.SENDER_MAX_LENGTH),
+        ("title", prreview_api.TITLE_MAX_LENGTH),
+    ],
+)
+def test_spec_max_lengths_match_constants(field: str, max_length: int) -> None:
+    spec = open_api_schema()["properties"]["spec"]["properties"]
+    assert spec[field]["maxLength"] == max_length
+
+
+@pytest.mark.parametrize(
+    ("field", "pattern"),
+    [("repository", prreview_api.REPOSITORY_PATTERN), ("cloneUrl", prreview_api.CLONE_URL_PATTERN)],
+)
+def test_spec_patterns_match_constants(field: str, pattern: str) -> None:
+    spec = open_api_schema()["properties"]["spec"]["properties"]
+    assert spec[field]["pattern"] == f"^{pattern}$"
+
+
+@pytest.mark.parametrize("field", ["prNumber", "installationId"])
+def test_spec_integers_are_positive_int64(field: str) -> None:
+    spec = open_api_schema()["properties"]["spec"]["properties"]
+    assert spec[field]["type"] == "integer"
+    assert spec[field]["format"] == "int64"
+    assert spec[field]["minimum"] == 1
+    assert "maximum" not in spec[field]
+    assert prreview_api.INT64_MAX == 9223372036854775807
