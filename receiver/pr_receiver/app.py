@@ -8,10 +8,10 @@ import time
 
 from flask import Flask, Response, current_app, jsonify, request
 from gunicorn.app.base import BaseApplication
-from werkzeug.exceptions import HTTPException, MethodNotAllowed, RequestEntityTooLarge
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, RequestEntityTooLarge
 
 from pr_receiver.config import ConfigError, ReceiverConfig, load_config
-from pr_receiver.delivery import delivery_id_of, lowercase_headers
+from pr_receiver.delivery import delivery_id_of, loggable, lowercase_headers
 from pr_receiver.metrics import ReceiverMetrics
 from pr_receiver.probes import probes
 from pr_receiver.state import ReceiverState
@@ -39,7 +39,9 @@ def create_app(config: ReceiverConfig | None = None, store: ReviewStore | None =
     )
     app.add_url_rule("/webhook", "webhook", _webhook, methods=["POST"])
     app.register_blueprint(probes)
+    app.register_error_handler(NotFound, _not_found)
     app.register_error_handler(MethodNotAllowed, _method_not_allowed)
+    app.register_error_handler(HTTPException, _http_error)
 
     _log_start(config)
     return app
@@ -50,7 +52,8 @@ def _webhook() -> tuple[Response, int, dict[str, str]]:
     state = _state()
     headers = lowercase_headers(request.headers.items())
     delivery_id = delivery_id_of(headers)
-    logger.info("Received event: %s (delivery %s)", headers.get("x-github-event", "unknown"), delivery_id)
+    event = loggable(headers.get("x-github-event", "unknown"))
+    logger.info("Received event: %s (delivery %s)", event, delivery_id)
 
     response: WebhookResponse
     try:
@@ -81,15 +84,30 @@ def _state() -> ReceiverState:
     return state
 
 
+def _not_found(error: HTTPException) -> Response:
+    # Not logged: scanners probe paths all day, and the access log records them already.
+    message = f"no endpoint at {loggable(request.path)}: use POST /webhook, or GET /health, /ready, /queue or /metrics"
+    response = jsonify({"error": message})
+    response.status_code = 404
+    return response
+
+
 def _method_not_allowed(error: HTTPException) -> Response:
     valid_methods = sorted(getattr(error, "valid_methods", None) or [])
     allowed = ", ".join(valid_methods)
     usable = " or ".join(method for method in valid_methods if method not in ("HEAD", "OPTIONS"))
-    message = f"method {request.method} is not allowed on {request.path}: use {usable}"
-    logger.warning("Rejected %s %s with 405: %s", request.method, request.path, message)
+    message = f"method {loggable(request.method)} is not allowed on {loggable(request.path)}: use {usable}"
+    logger.warning("Rejected %s with 405: %s", loggable(request.path), message)
     response = jsonify({"error": message})
     response.status_code = 405
     response.headers["Allow"] = allowed
+    return response
+
+
+def _http_error(error: HTTPException) -> Response:
+    """Return any other HTTP error as JSON too, like every response of the receiver."""
+    response = jsonify({"error": f"{error.name}: {error.description}"})
+    response.status_code = error.code or 500
     return response
 
 

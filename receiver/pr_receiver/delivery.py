@@ -7,14 +7,19 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs
 
+from prreview_api import CLONE_URL_PATTERN, DELIVERY_ID_MAX_LENGTH, INT64_MAX, REPOSITORY_PATTERN
+
 EVENT_HEADER = "X-GitHub-Event"
 DELIVERY_HEADER = "X-GitHub-Delivery"
 JSON_CONTENT_TYPE = "application/json"
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
 
-_SHA = re.compile(r"^[0-9a-fA-F]{40}$")
-_REPOSITORY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,38}/[A-Za-z0-9._-]{1,100}$")
-_CLONE_URL = re.compile(r"^(https?://[^\s/@]+/|file:///)[^\s@]*$")
+LOGGED_HEADER_LENGTH = 64  # headers are logged before the signature check, so anyone can send them
+
+# Always used with fullmatch: "$" in re.match also matches before a trailing newline.
+_SHA = re.compile(r"[0-9a-fA-F]{40}")
+_REPOSITORY = re.compile(REPOSITORY_PATTERN)
+_CLONE_URL = re.compile(CLONE_URL_PATTERN)
 
 
 class InvalidDelivery(ValueError):
@@ -40,17 +45,29 @@ def lowercase_headers(headers: Iterable[tuple[str, str]]) -> dict[str, str]:
 
 
 def delivery_id_of(headers: Mapping[str, str]) -> str:
-    """Return the delivery id for logs, or ``unknown`` when the header is missing."""
-    return headers.get(DELIVERY_HEADER.lower(), "").strip() or "unknown"
+    """Return the delivery id for logs, cut to ``LOGGED_HEADER_LENGTH``, or ``unknown`` when the header is missing."""
+    return loggable(headers.get(DELIVERY_HEADER.lower(), "").strip() or "unknown")
+
+
+def loggable(value: str, max_length: int = LOGGED_HEADER_LENGTH) -> str:
+    """Return ``value`` cut to ``max_length`` characters, marked with "..." when cut, for a log line."""
+    if len(value) <= max_length:
+        return value
+    return value[:max_length] + "..."
 
 
 def parse_delivery(headers: Mapping[str, str], body: bytes) -> Delivery:
     """Build a ``Delivery`` from lowercase-keyed headers and the raw body.
 
-    Raises ``InvalidDelivery`` naming the missing header or the parse failure.
+    Raises ``InvalidDelivery`` naming the missing or invalid header, or the parse failure.
     """
     event = _required_header(headers, EVENT_HEADER)
     delivery_id = _required_header(headers, DELIVERY_HEADER)
+    if len(delivery_id) > DELIVERY_ID_MAX_LENGTH:
+        raise InvalidDelivery(
+            f"invalid header: {DELIVERY_HEADER}: longer than {DELIVERY_ID_MAX_LENGTH} characters "
+            f"({len(delivery_id)}); GitHub sends a UUID"
+        )
     payload = _parse_payload(headers.get("content-type", ""), body)
     return Delivery(event=event, delivery_id=delivery_id, payload=payload)
 
@@ -121,36 +138,41 @@ def optional_field(payload: Mapping[str, Any], path: str) -> Any:
         return None
 
 
-def string_field(payload: Mapping[str, Any], path: str) -> str:
+def string_field(payload: Mapping[str, Any], path: str, max_length: int | None = None) -> str:
     value = field(payload, path)
     if not isinstance(value, str) or not value:
         raise InvalidDelivery(f"invalid field: {path}: expected a non-empty string")
+    if max_length is not None and len(value) > max_length:
+        raise InvalidDelivery(f"invalid field: {path}: longer than {max_length} characters ({len(value)})")
     return value
 
 
 def positive_int_field(payload: Mapping[str, Any], path: str) -> int:
+    """Return a positive integer that fits the CRD's int64 fields."""
     value = field(payload, path)
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise InvalidDelivery(f"invalid field: {path}: expected a positive integer")
+    if value > INT64_MAX:
+        raise InvalidDelivery(f"invalid field: {path}: larger than {INT64_MAX}, the maximum of a 64-bit integer")
     return value
 
 
 def sha_field(payload: Mapping[str, Any], path: str) -> str:
     value = field(payload, path)
-    if not isinstance(value, str) or not _SHA.match(value):
+    if not isinstance(value, str) or not _SHA.fullmatch(value):
         raise InvalidDelivery(f"invalid field: {path}: expected 40 hex digits")
     return value.lower()
 
 
 def repository_field(payload: Mapping[str, Any], path: str) -> str:
     value = string_field(payload, path)
-    if not _REPOSITORY.match(value):
+    if not _REPOSITORY.fullmatch(value):
         raise InvalidDelivery(f"invalid field: {path}: expected owner/name")
     return value
 
 
-def clone_url_field(payload: Mapping[str, Any], path: str) -> str:
-    value = string_field(payload, path)
-    if not _CLONE_URL.match(value):
+def clone_url_field(payload: Mapping[str, Any], path: str, max_length: int) -> str:
+    value = string_field(payload, path, max_length)
+    if not _CLONE_URL.fullmatch(value):
         raise InvalidDelivery(f"invalid field: {path}: expected an https, http or file URL without credentials")
     return value

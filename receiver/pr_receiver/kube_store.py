@@ -4,6 +4,7 @@ Every call carries ``_request_timeout`` and the client does not retry on its own
 API call takes at most ``KUBE_API_TIMEOUT_SECONDS`` and the webhook responds to GitHub in time.
 """
 
+import json
 import logging
 import os
 from typing import Any, cast
@@ -15,6 +16,7 @@ from kubernetes.client.exceptions import ApiException
 from pr_receiver.store import (
     QueueCounts,
     ReviewExists,
+    ReviewRejected,
     StoreUnavailable,
     cancelled_status,
     is_cancellable,
@@ -27,6 +29,7 @@ from prreview_api.names import pr_label_value, repository_label_value
 logger = logging.getLogger(__name__)
 
 MERGE_PATCH = "application/merge-patch+json"
+API_MESSAGE_MAX_LENGTH = 1000  # a 422 message quotes the invalid values, which can be long
 CANCEL_ATTEMPTS = 3  # a 409 here means the operator changed the resource in between; re-read and decide again
 
 
@@ -63,9 +66,33 @@ class KubernetesReviewStore:
         except ApiException as error:
             if error.status == 409:
                 raise ReviewExists(body["metadata"]["name"]) from None
+            if error.status == 422:
+                raise ReviewRejected(_api_message(error)) from None
             raise _unavailable("create", error) from None
         except urllib3.exceptions.HTTPError as error:
             raise _unavailable("create", error) from None
+
+    def read_review(self, name: str) -> dict[str, Any] | None:
+        try:
+            return self._get(name)
+        except _NotFound:
+            return None
+
+    def delete_review(self, name: str, uid: str) -> None:
+        # The uid precondition keeps a replica from deleting a resource another replica just created.
+        options = client.V1DeleteOptions(
+            propagation_policy="Background", preconditions=client.V1Preconditions(uid=uid)
+        )
+        try:
+            self._custom.delete_namespaced_custom_object(
+                GROUP, VERSION, self.namespace, PLURAL, name, body=options, _request_timeout=self._timeout
+            )
+        except ApiException as error:
+            if error.status in (404, 409):
+                return  # gone already, or replaced: the caller reads it again
+            raise _unavailable(f"delete {self.namespace}/{name}", error) from None
+        except urllib3.exceptions.HTTPError as error:
+            raise _unavailable(f"delete {self.namespace}/{name}", error) from None
 
     def cancel_reviews(self, repository: str, pr_number: int, reason: str, message: str) -> list[str]:
         # NOTE: one list plus one patch per pending review, each up to the timeout; a PR with many
@@ -101,10 +128,11 @@ class KubernetesReviewStore:
             and resource.get("spec", {}).get("prNumber") == pr_number
         ]
 
-    def _cancel(self, resource: dict[str, Any], reason: str, message: str) -> bool:
-        name = resource["metadata"]["name"]
+    def _cancel(self, listed: dict[str, Any], reason: str, message: str) -> bool:
+        name = listed["metadata"]["name"]
+        resource: dict[str, Any] | None = listed
         for _ in range(CANCEL_ATTEMPTS):
-            if not is_cancellable(resource):
+            if resource is None or not is_cancellable(resource):
                 return False
             patch = {
                 "metadata": {"resourceVersion": resource["metadata"]["resourceVersion"]},
@@ -123,7 +151,7 @@ class KubernetesReviewStore:
                     raise _unavailable(f"cancel {self.namespace}/{name}", error) from None
             except urllib3.exceptions.HTTPError as error:
                 raise _unavailable(f"cancel {self.namespace}/{name}", error) from None
-            resource = self._get(name)
+            resource = self.read_review(name)
         raise StoreUnavailable(
             f"Kubernetes API request to cancel {self.namespace}/{name} failed: "
             f"the resource changed during each of {CANCEL_ATTEMPTS} attempts"
@@ -135,7 +163,11 @@ class KubernetesReviewStore:
                 GROUP, VERSION, self.namespace, PLURAL, name, _request_timeout=self._timeout
             )
             return cast(dict[str, Any], resource)
-        except (ApiException, urllib3.exceptions.HTTPError) as error:
+        except ApiException as error:
+            if error.status == 404:
+                raise _NotFound(name) from None
+            raise _unavailable(f"read {self.namespace}/{name}", error) from None
+        except urllib3.exceptions.HTTPError as error:
             raise _unavailable(f"read {self.namespace}/{name}", error) from None
 
     def _list_custom(
@@ -163,6 +195,24 @@ class KubernetesReviewStore:
             raise _unavailable("list review Jobs", error) from None
         jobs: list[dict[str, Any]] = [self._api_client.sanitize_for_serialization(job) for job in listing.items]
         return jobs
+
+
+class _NotFound(Exception):
+    pass
+
+
+def _api_message(error: ApiException) -> str:
+    """Return the ``message`` of the API's Status response, shortened; the request's own values are in it."""
+    try:
+        status = json.loads(error.body or "")
+    except (TypeError, ValueError):
+        status = None
+    message = status.get("message") if isinstance(status, dict) else None
+    if not isinstance(message, str) or not message:
+        return f"HTTP {error.status} {error.reason}"
+    if len(message) > API_MESSAGE_MAX_LENGTH:
+        return message[:API_MESSAGE_MAX_LENGTH] + "..."
+    return message
 
 
 def _unavailable(operation: str, error: Exception) -> StoreUnavailable:

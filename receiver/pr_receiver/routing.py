@@ -17,7 +17,7 @@ from pr_receiver.delivery import (
     sha_field,
     string_field,
 )
-from prreview_api import TITLE_MAX_LENGTH
+from prreview_api import BASE_REF_MAX_LENGTH, CLONE_URL_MAX_LENGTH, SENDER_MAX_LENGTH, TITLE_MAX_LENGTH
 from prreview_api.spec import ReviewSpec
 
 CANCEL_ACTIONS = ("closed", "converted_to_draft")
@@ -104,13 +104,13 @@ def review_spec(delivery: Delivery, action: str, repository: str, pr_number: int
         repository=repository,
         pr_number=pr_number,
         head_sha=sha_field(payload, "pull_request.head.sha"),
-        base_ref=string_field(payload, "pull_request.base.ref"),
-        clone_url=clone_url_field(payload, "pull_request.base.repo.clone_url"),
+        base_ref=string_field(payload, "pull_request.base.ref", BASE_REF_MAX_LENGTH),
+        clone_url=clone_url_field(payload, "pull_request.base.repo.clone_url", CLONE_URL_MAX_LENGTH),
         delivery_id=delivery.delivery_id,
         action=action,
         base_sha=_optional_sha(payload, "pull_request.base.sha"),
         installation_id=_optional_installation(payload),
-        sender=_optional_str(payload, "sender.login"),
+        sender=_optional_sender(payload),
         title=title[:TITLE_MAX_LENGTH] if title is not None else None,
     )
 
@@ -122,6 +122,15 @@ def _is_draft(payload: dict[str, Any]) -> bool:
 def _optional_str(payload: dict[str, Any], path: str) -> str | None:
     value = optional_field(payload, path)
     return value if isinstance(value, str) else None
+
+
+def _optional_sender(payload: dict[str, Any]) -> str | None:
+    sender = _optional_str(payload, "sender.login")
+    if sender is not None and len(sender) > SENDER_MAX_LENGTH:
+        raise InvalidDelivery(
+            f"invalid field: sender.login: longer than {SENDER_MAX_LENGTH} characters ({len(sender)})"
+        )
+    return sender
 
 
 def _optional_sha(payload: dict[str, Any], path: str) -> str | None:

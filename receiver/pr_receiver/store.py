@@ -16,7 +16,11 @@ class StoreUnavailable(Exception):
 
 
 class ReviewExists(Exception):
-    """A resource with this name already exists: the delivery is a redelivery of the same head commit."""
+    """A resource with this name already exists: the same head commit of the PR was queued before."""
+
+
+class ReviewRejected(Exception):
+    """The API server rejected the resource as invalid (HTTP 422); the message is the API's, shortened."""
 
 
 @dataclass(frozen=True)
@@ -31,7 +35,17 @@ class ReviewStore(Protocol):
     """Operations the webhook and status routes need from the Kubernetes API."""
 
     def create_review(self, body: dict[str, Any]) -> None:
-        """Create the resource; raise ``ReviewExists`` on a name clash, ``StoreUnavailable`` on any API failure."""
+        """Create the resource; raise ``ReviewExists`` on a name clash, ``ReviewRejected`` when the API
+        server finds it invalid, ``StoreUnavailable`` on any other API failure."""
+
+    def read_review(self, name: str) -> dict[str, Any] | None:
+        """Return the resource called ``name``, or ``None`` when there is none."""
+
+    def delete_review(self, name: str, uid: str) -> None:
+        """Delete the resource ``name`` if its uid is still ``uid``; do nothing when it is gone or was replaced.
+
+        Its Jobs go by garbage collection, through their ownerReference.
+        """
 
     def cancel_reviews(self, repository: str, pr_number: int, reason: str, message: str) -> list[str]:
         """Move the PR's cancellable resources to Cancelled; return their names."""

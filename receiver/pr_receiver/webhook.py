@@ -15,10 +15,11 @@ from pr_receiver.delivery import (
     delivery_id_of,
     parse_delivery,
 )
+from pr_receiver.enqueue import Outcome, enqueue_review
 from pr_receiver.metrics import UNVERIFIED_EVENT
 from pr_receiver.routing import CancelReviews, Ignore, Pong, QueueReview, route_delivery
 from pr_receiver.signature import SIGNATURE_HEADER, SignatureError, verify_signature
-from pr_receiver.store import ReviewExists, ReviewStore, StoreUnavailable
+from pr_receiver.store import ReviewRejected, ReviewStore, StoreUnavailable
 from prreview_api.spec import review_resource
 
 logger = logging.getLogger(__name__)
@@ -26,8 +27,9 @@ logger = logging.getLogger(__name__)
 MANAGED_BY = "pr-receiver"
 HANDLED_EVENTS = ("pull_request", "ping")
 UNAVAILABLE_MESSAGE = (
-    "the Kubernetes API is unavailable, so nothing was stored: redeliver this delivery from GitHub "
-    "once the receiver's /ready endpoint responds 200"
+    "the Kubernetes API failed or timed out, so this delivery may or may not have taken effect: redeliver it "
+    "from GitHub once the receiver's /ready endpoint responds 200; a redelivery is safe because the receiver "
+    "detects duplicates"
 )
 
 
@@ -119,15 +121,27 @@ class WebhookHandler:
         body = review_resource(spec, self._config.namespace, MANAGED_BY)
         response_body = {"status": "queued", "name": spec.name, "namespace": self._config.namespace}
         try:
-            self._store.create_review(body)
-        except ReviewExists:
+            enqueued = enqueue_review(self._store, body, delivery_id)
+        except ReviewRejected as error:
+            return self._rejected_by_api(error, f"{spec.repository}#{spec.pr_number}", delivery_id, event)
+        except StoreUnavailable as error:
+            return self._unavailable(error, f"{spec.repository}#{spec.pr_number}", delivery_id, event)
+
+        if enqueued.outcome is Outcome.DUPLICATE:
             logger.info(
                 "PR #%d of %s at %s is already queued as %s/%s: delivery %s is a redelivery",
                 spec.pr_number, spec.repository, spec.head_sha[:7], self._config.namespace, spec.name, delivery_id,
             )
             return WebhookResponse(202, {**response_body, "duplicate": True}, "duplicate", event)
-        except StoreUnavailable as error:
-            return self._unavailable(error, f"{spec.repository}#{spec.pr_number}", delivery_id, event)
+
+        if enqueued.outcome is Outcome.REQUEUED:
+            logger.info(
+                "✓ PR #%d queued again as %s/%s, replacing its %s review (queue size: %s, delivery %s)",
+                spec.pr_number, self._config.namespace, spec.name, enqueued.replaced_phase, self._queue_size(),
+                delivery_id,
+            )
+            requeued = {"duplicate": False, "requeued": True, "replaced_phase": enqueued.replaced_phase}
+            return WebhookResponse(202, {**response_body, **requeued}, "requeued", event)
 
         logger.info(
             "✓ PR #%d added to queue as %s/%s (queue size: %s, delivery %s)",
@@ -148,6 +162,14 @@ class WebhookHandler:
         )
         body = {"status": "cancelled", "cancelled": len(names), "names": names, "reason": route.message}
         return WebhookResponse(200, body, "cancelled", event)
+
+    def _rejected_by_api(
+        self, error: ReviewRejected, pull_request: str, delivery_id: str, event: str
+    ) -> WebhookResponse:
+        # A redelivery would be rejected the same way, so this is a client error, never 503.
+        message = f"the Kubernetes API rejected the review resource: {error}"
+        logger.warning("Rejected delivery %s for %s with 400: %s", delivery_id, pull_request, message)
+        return WebhookResponse(400, {"error": message}, "invalid", event)
 
     def _unavailable(self, error: StoreUnavailable, pull_request: str, delivery_id: str, event: str) -> WebhookResponse:
         logger.error("Failed to store delivery %s for %s, responding 503: %s", delivery_id, pull_request, error)

@@ -1,11 +1,13 @@
 """An in-memory ReviewStore for route tests that do not need the Kubernetes API."""
 
 import copy
+import itertools
 from typing import Any
 
 from pr_receiver.store import (
     QueueCounts,
     ReviewExists,
+    ReviewRejected,
     StoreUnavailable,
     cancelled_status,
     is_cancellable,
@@ -15,19 +17,44 @@ from pr_receiver.store import (
 
 
 class MemoryReviewStore:
-    """Keeps resources by name; ``failure`` makes every call raise it, as an unreachable API would."""
+    """Keeps resources by name; ``failure`` makes every call raise it, as an unreachable API would.
+
+    ``rejection`` makes creates raise it, as the API server's 422 would. ``uids`` holds the uid the
+    API server would give each resource, and ``deleted`` lists the deletes in order, as (name, uid).
+    """
 
     def __init__(self) -> None:
         self.resources: dict[str, dict[str, Any]] = {}
         self.jobs: list[dict[str, Any]] = []
         self.failure: StoreUnavailable | None = None
+        self.rejection: ReviewRejected | None = None
+        self.uids: dict[str, str] = {}
+        self.deleted: list[tuple[str, str]] = []
+        self._uid_numbers = itertools.count(1)
 
     def create_review(self, body: dict[str, Any]) -> None:
         self._fail_if_down()
+        if self.rejection is not None:
+            raise self.rejection
         name = body["metadata"]["name"]
         if name in self.resources:
             raise ReviewExists(name)
         self.resources[name] = copy.deepcopy(body)
+        self.uids[name] = f"uid-{next(self._uid_numbers)}"
+
+    def read_review(self, name: str) -> dict[str, Any] | None:
+        self._fail_if_down()
+        if name not in self.resources:
+            return None
+        resource = copy.deepcopy(self.resources[name])
+        resource["metadata"]["uid"] = self.uids[name]
+        return resource
+
+    def delete_review(self, name: str, uid: str) -> None:
+        self._fail_if_down()
+        if name in self.resources and self.uids[name] == uid:
+            del self.resources[name]
+            self.deleted.append((name, uid))
 
     def cancel_reviews(self, repository: str, pr_number: int, reason: str, message: str) -> list[str]:
         self._fail_if_down()

@@ -21,6 +21,8 @@ from kubernetes import client, config
 from kubesim.testing import RunningApiServer, running_apiserver
 from pr_receiver.app import create_app
 from pr_receiver.kube_store import KubernetesReviewStore, kubernetes_api_client
+from pr_receiver.store import ReviewRejected
+from prreview_api.spec import ReviewSpec, review_resource
 from tests.receiver.conftest import make_config
 from tests.receiver.deliveries import FORM, JSON, SECRET, signed
 
@@ -181,7 +183,7 @@ def test_api_refusal_returns_503(
         status, body = post(receiver, "pull_request.opened.json", delivery_id="dlv-refused")
 
     assert status == 503
-    assert body["error"].startswith("the Kubernetes API is unavailable, so nothing was stored")
+    assert body["error"].startswith("the Kubernetes API failed or timed out, so this delivery may or may not have")
     assert cluster.reviews(namespace) == []
     [line] = [record.getMessage() for record in caplog.records]
     assert line.startswith(
@@ -281,11 +283,12 @@ def test_receiver_uses_only_granted_verbs(cluster: Cluster, namespace: str, rece
     post(receiver, "pull_request.opened.json")
     post(receiver, "pull_request.opened.json")
     post(receiver, "pull_request.closed.json")
+    post(receiver, "pull_request.reopened.json")
     receiver.get("/queue")
     receiver.get("/ready")
 
     assert cluster.apiserver.request_log.rbac_verbs(token=RECEIVER_TOKEN) == {
-        (GROUP, "prreviews"): {"create", "list"},
+        (GROUP, "prreviews"): {"create", "get", "list", "delete"},
         (GROUP, "prreviews/status"): {"patch"},
         ("batch", "jobs"): {"list"},
     }
@@ -393,3 +396,77 @@ def test_cancel_skips_review_finished_meanwhile(cluster: Cluster, namespace: str
     # The stale resourceVersion makes the patch fail with 409; the re-read shows a final phase.
     assert store._cancel(listed[0], "PullRequestClosed", "PR #42 was closed") is False
     assert cluster.reviews(namespace)[0]["status"] == {"phase": "Succeeded"}
+
+
+def test_reopen_replaces_cancelled_review_and_its_job(
+    cluster: Cluster, namespace: str, receiver: FlaskClient
+) -> None:
+    post(receiver, "pull_request.opened.json", delivery_id="dlv-opened")
+    [cancelled] = cluster.reviews(namespace)
+    job = review_job("leftover-review-job", "review-job")
+    job["metadata"]["ownerReferences"] = [{
+        "apiVersion": f"{GROUP}/{VERSION}", "kind": "PullRequestReview", "name": OPENED_NAME,
+        "uid": cancelled["metadata"]["uid"], "controller": True, "blockOwnerDeletion": True,
+    }]
+    client.BatchV1Api(cluster.operator).create_namespaced_job(namespace, job)
+    post(receiver, "pull_request.closed.json", delivery_id="dlv-closed")
+
+    status, body = post(receiver, "pull_request.reopened.json", delivery_id="dlv-reopened")
+
+    assert status == 202
+    assert body == {
+        "status": "queued", "name": OPENED_NAME, "namespace": namespace,
+        "duplicate": False, "requeued": True, "replaced_phase": "Cancelled",
+    }
+    [review] = cluster.reviews(namespace)
+    assert review["metadata"]["uid"] != cancelled["metadata"]["uid"]
+    assert "status" not in review
+    assert review["spec"]["deliveryId"] == "dlv-reopened"
+    assert cluster.apiserver.store.objects("batch", "jobs", namespace=namespace) == []
+
+    status, body = post(receiver, "pull_request.reopened.json", delivery_id="dlv-reopened-again")
+    assert status == 202
+    assert body["duplicate"] is True
+
+
+def test_api_rejection_of_invalid_resource_is_reported(cluster: Cluster, namespace: str) -> None:
+    store = KubernetesReviewStore(kubernetes_api_client_for(cluster), namespace, TIMEOUT_SECONDS)
+    body = review_resource(
+        ReviewSpec(repository="lumen-labs/orbit-api", pr_number=42, head_sha="a" * 40, base_ref="r" * 256,
+                   clone_url="https://github.com/lumen-labs/orbit-api.git", delivery_id="dlv-1", action="opened"),
+        namespace, "pr-receiver",
+    )
+
+    with pytest.raises(ReviewRejected) as raised:
+        store.create_review(body)
+
+    message = str(raised.value)
+    assert message.startswith(f'PullRequestReview.{GROUP} "{body["metadata"]["name"]}" is invalid: ')
+    assert "spec.baseRef" in message
+    assert len(message) <= 1003
+    assert cluster.reviews(namespace) == []
+
+
+def test_api_422_returns_400_not_503(
+    cluster: Cluster, namespace: str, receiver: FlaskClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    cluster.apiserver.inject_error(422, method="POST", path_prefix=f"/apis/{GROUP}/", times=1)
+
+    with caplog.at_level(logging.WARNING, logger="pr_receiver"):
+        status, body = post(receiver, "pull_request.opened.json", delivery_id="dlv-invalid")
+
+    assert status == 400
+    assert body == {
+        "error": "the Kubernetes API rejected the review resource: injected fault: the server answered 422"
+    }
+    assert [record.getMessage() for record in caplog.records] == [
+        "Rejected delivery dlv-invalid for lumen-labs/orbit-api#42 with 400: the Kubernetes API rejected the "
+        "review resource: injected fault: the server answered 422"
+    ]
+    assert cluster.reviews(namespace) == []
+
+
+def kubernetes_api_client_for(cluster: Cluster) -> client.ApiClient:
+    configuration = client.Configuration()
+    config.load_kube_config(str(cluster.receiver_kubeconfig), client_configuration=configuration)
+    return client.ApiClient(configuration)

@@ -414,8 +414,9 @@ def test_api_down_returns_503_and_logs_delivery(
 
     assert status == 503
     assert body == {
-        "error": "the Kubernetes API is unavailable, so nothing was stored: redeliver this delivery from GitHub once "
-        "the receiver's /ready endpoint responds 200"
+        "error": "the Kubernetes API failed or timed out, so this delivery may or may not have taken effect: redeliver "
+        "it from GitHub once the receiver's /ready endpoint responds 200; a redelivery is safe because the receiver "
+        "detects duplicates"
     }
     assert store.resources == {}
     errors = [record.getMessage() for record in caplog.records if record.levelno == logging.ERROR]
@@ -487,3 +488,50 @@ def test_secret_never_reaches_logs_or_resources(
     assert SECRET not in json.dumps(store.resources)
     for signature in signatures:
         assert signature.removeprefix("sha256=") not in logged
+
+
+@pytest.mark.parametrize(("method", "path"), [("GET", "/"), ("POST", "/hooks"), ("GET", "/webhook/extra")])
+def test_unknown_path_returns_json_404(client: FlaskClient, method: str, path: str) -> None:
+    response = client.open(path, method=method)
+
+    assert response.status_code == 404
+    assert response.content_type == "application/json"
+    assert response.get_json() == {
+        "error": f"no endpoint at {path}: use POST /webhook, or GET /health, /ready, /queue or /metrics"
+    }
+
+
+@pytest.mark.parametrize("path", ["/health", "/ready", "/queue", "/metrics"])
+def test_post_to_probe_returns_json_405(client: FlaskClient, path: str) -> None:
+    response = client.post(path)
+
+    assert response.status_code == 405
+    assert response.content_type == "application/json"
+    assert response.get_json() == {"error": f"method POST is not allowed on {path}: use GET"}
+
+
+def test_long_unknown_path_is_cut_in_404(client: FlaskClient) -> None:
+    response = client.get("/" + "p" * 8000)
+
+    assert response.status_code == 404
+    assert response.get_json() == {
+        "error": f"no endpoint at /{'p' * 63}...: use POST /webhook, or GET /health, /ready, /queue or /metrics"
+    }
+
+
+def test_unsigned_delivery_logs_only_header_prefixes(
+    client: FlaskClient, store: MemoryReviewStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    body = encode(fixture("pull_request.opened.json"))
+    headers = headers_for(body, "e" * 8000, "d" * 8000, secret=None)
+
+    with caplog.at_level(logging.DEBUG):
+        response = client.post("/webhook", data=body, headers=headers)
+
+    assert response.status_code == 401
+    assert [record.getMessage() for record in caplog.records] == [
+        f"Received event: {'e' * 64}... (delivery {'d' * 64}...)",
+        f"Rejected delivery {'d' * 64}... with 401: missing X-Hub-Signature-256 header: set a secret on the GitHub "
+        "webhook, the same as the receiver's WEBHOOK_SECRET",
+    ]
+    assert store.resources == {}
