@@ -235,6 +235,7 @@ def test_network_policies_can_be_disabled(render: Render) -> None:
 def test_receiver_role_grants_only_its_calls(render: Render) -> None:
     assert role_rules(find(render(), "Role", RECEIVER)) == {
         ("prreviewer.io", "prreviews", "create"),
+        ("prreviewer.io", "prreviews", "delete"),
         ("prreviewer.io", "prreviews", "get"),
         ("prreviewer.io", "prreviews", "list"),
         ("prreviewer.io", "prreviews/status", "patch"),

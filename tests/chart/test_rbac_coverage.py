@@ -1,10 +1,11 @@
 """The chart's RBAC against the API calls the receiver and operator really make.
 
 A recorded run on the kubesim emulator drives both through every path that touches the API: a
-review that succeeds, one superseded by a new push, one cancelled by closing the PR, the status
-endpoints, and the retention clean-up. The emulator records each request with its bearer token,
-so the verbs each component used come from the run, not from reading the code. Both components
-run with the environment the chart renders for them.
+review that succeeds, one superseded by a new push, and one cancelled by closing the PR and queued
+again by reopening it. The run also calls the status endpoints and waits for the retention
+clean-up. The emulator records
+each request with its bearer token, so the verbs each component used come from the run, not from
+reading the code. Both components run with the environment the chart renders for them.
 
 The test then checks that the chart grants every recorded verb, with a ClusterRole where the
 request was cluster-scoped. It also checks that the chart grants nothing beyond them, so a verb
@@ -277,6 +278,15 @@ def test_chart_rbac_covers_recorded_calls(
     assert cancelled["cancelled"] == 1
     run.wait_phase(second, "Cancelled")
     wait_for(lambda: len(run.job_names()) == 1, "the operator to delete the superseded and cancelled Jobs")
+
+    # Reopening the PR at the same head: the receiver replaces the cancelled resource, and the
+    # operator runs the new one. Closing it again frees its slot.
+    reopened = deliver(receiver, "reopened", 2, sha("pr-2-second"))
+    assert (reopened["name"], reopened["duplicate"], reopened["requeued"]) == (second, False, True)
+    run.wait_phase(second, "Running")
+    assert deliver(receiver, "closed", 2, sha("pr-2-second"))["cancelled"] == 1
+    run.wait_phase(second, "Cancelled")
+    wait_for(lambda: len(run.job_names()) == 1, "the operator to delete the reopened review's Job")
 
     # A Job deleted behind the operator's back: it confirms the Job is gone and starts a new attempt.
     lost = deliver(receiver, "opened", 3, sha("pr-3"))["name"]
