@@ -46,6 +46,20 @@ def job_owner(job: dict[str, Any]) -> str:
     return str((metadata.get("annotations") or {}).get(LABEL_REVIEW, ""))
 
 
+def job_belongs_to(job: dict[str, Any], review: dict[str, Any]) -> bool:
+    """Tell whether ``job`` was created for this very review object, not an earlier one of the same name.
+
+    The receiver replaces a cancelled or superseded review by deleting it and creating it again
+    under the same name; until garbage collection removes the old Job, only the owner's uid tells
+    the two apart.
+    """
+    review_uid = (review.get("metadata") or {}).get("uid")
+    for reference in (job.get("metadata") or {}).get("ownerReferences") or []:
+        if reference.get("kind") == KIND and reference.get("controller"):
+            return not review_uid or reference.get("uid") == review_uid
+    return True
+
+
 def job_attempt(job: dict[str, Any]) -> int:
     metadata = job.get("metadata") or {}
     raw = (metadata.get("labels") or {}).get(LABEL_ATTEMPT) or (metadata.get("annotations") or {}).get(LABEL_ATTEMPT)

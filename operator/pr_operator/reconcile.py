@@ -37,6 +37,7 @@ from pr_operator.config import OperatorConfig
 from pr_operator.jobs import build_job, job_name
 from pr_operator.jobstate import (
     job_attempt,
+    job_belongs_to,
     job_is_active,
     job_outcome,
     job_owner,
@@ -173,6 +174,8 @@ class Reconciler:
         for job in jobs:
             name = job["metadata"]["name"]
             owner = reviews.get(job_owner(job))
+            if owner is not None and not job_belongs_to(job, owner):
+                owner = None
             why = _why_job_is_unwanted(job, owner)
             if why is None:
                 remaining.append(job)
@@ -197,6 +200,8 @@ class Reconciler:
                 resource["metadata"]["name"], attempt_of(resource)
             )
             job = jobs_by_name.get(expected)
+            if job is not None and not job_belongs_to(job, resource):
+                job = None
             if job is not None and not job_is_active(job):
                 await self._finish(resource, job, now)
             elif job is not None and phase == Phase.QUEUED:

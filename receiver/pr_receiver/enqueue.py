@@ -75,8 +75,8 @@ def enqueue_review(store: ReviewStore, body: dict[str, Any], delivery_id: str) -
             "Replacing %s review %s/%s so that delivery %s queues this head again",
             phase, body["metadata"]["namespace"], name, delivery_id,
         )
-        # NOTE: in a real cluster the garbage collector deletes the old Job some time later, and the operator
-        # finds Jobs by name. It deletes the Job of a Cancelled or Superseded review itself, so one rarely remains.
+        # The garbage collector deletes the old Job some time later; the operator tells it from the new
+        # review's Job by the owner's uid, so a leftover Job is never linked to the new review.
         store.delete_review(name, existing["metadata"]["uid"])
         replaced_phase = phase
 
