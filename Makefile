@@ -28,8 +28,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# The recipe is not echoed, so FORMAT=json prints exactly one JSON document on standard output.
 review: $(STAMP)
-	$(BIN)/pr-review --repo '$(REPO)' --base '$(BASE)' --head '$(HEAD)' --format '$(FORMAT)' \
+	@$(BIN)/pr-review --repo '$(REPO)' --base '$(BASE)' --head '$(HEAD)' --format '$(FORMAT)' \
 		$(if $(POST),--post '$(POST)') $(ARGS)
 
 test: $(STAMP) lint helm-check pytest

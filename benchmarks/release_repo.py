@@ -9,6 +9,7 @@ reviews the real change between two releases. Only PyPI is contacted, through pi
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import subprocess
 import sys
@@ -17,6 +18,8 @@ import tempfile
 from pathlib import Path
 
 GIT_IDENTITY = ["-c", "user.name=release-repo", "-c", "user.email=release-repo@localhost", "-c", "commit.gpgsign=false"]
+# Fixed commit dates make the commit SHAs the same on every machine, so documented output can be reproduced.
+FIXED_DATE = "2000-01-01T00:00:00+00:00"
 
 
 def download_sdist(package: str, version: str, into: Path) -> Path:
@@ -47,7 +50,8 @@ def unpack_into(archive: Path, target: Path) -> None:
 
 
 def git(repo: Path, *args: str) -> None:
-    subprocess.run(["git", *GIT_IDENTITY, *args], cwd=repo, check=True, stdout=subprocess.DEVNULL)
+    env = {**os.environ, "GIT_AUTHOR_DATE": FIXED_DATE, "GIT_COMMITTER_DATE": FIXED_DATE}
+    subprocess.run(["git", *GIT_IDENTITY, *args], cwd=repo, check=True, stdout=subprocess.DEVNULL, env=env)
 
 
 def build(package: str, versions: list[str], repo: Path) -> None:

@@ -58,13 +58,17 @@ def build_parser() -> argparse.ArgumentParser:
                         help="PR number: fetch refs/pull/N/head and post to this PR")
     parser.add_argument("--expected-head-sha", default="", help="fail unless the fetched head is this SHA")
     parser.add_argument("--language", choices=LANGUAGES, default="en", help="review language (default: en)")
-    parser.add_argument("--top-n", type=int, default=50, help="review at most this many files, riskiest first")
-    parser.add_argument("--batch-size", type=int, default=5, help="hunks per LLM request")
+    parser.add_argument("--top-n", type=int, default=50,
+                        help="review at most this many files, riskiest first (default: 50)")
+    parser.add_argument("--batch-size", type=int, default=5, help="hunks per LLM request (default: 5)")
     parser.add_argument("--filter-mode", choices=FILTER_MODES, default="added",
-                        help="which findings survive: on added lines, anywhere in the diff hunks, or in the file")
-    parser.add_argument("--min-severity", default="low", help="drop findings below this: info|low|medium|high")
+                        help="which findings survive: on added lines, anywhere in the diff hunks, or in the file "
+                        "(default: added)")
+    parser.add_argument("--min-severity", default="low",
+                        help="drop findings below this: info|low|medium|high|critical (default: low)")
     parser.add_argument("--analyzers", default=",".join(BUILTIN_ANALYZERS),
-                        help="comma-separated built-in analyzers to run (the LLM runs when an endpoint is set)")
+                        help="comma-separated built-in analyzers to run; the LLM runs when an endpoint is set "
+                        "(default: secrets,ruff,bandit,shellcheck)")
     parser.add_argument("--skip-glob", action="append", default=None,
                         help="path glob to skip; repeat it; replaces the default lock/vendor/generated list")
     parser.add_argument("--github-api-url", default="https://api.github.com",

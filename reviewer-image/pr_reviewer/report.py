@@ -204,14 +204,20 @@ def _coverage_paragraph(report: Report, text: Messages) -> str:
 
     reasons = []
     if coverage.files_beyond_top_n:
-        reasons.append(text("reason_skipped_top_n", count=coverage.files_beyond_top_n, top_n=report.top_n))
+        reasons.append(text(
+            "reason_skipped_top_n",
+            count=coverage.files_beyond_top_n,
+            top_n=report.top_n,
+            percent=coverage.percent_reviewed,
+        ))
     if coverage.clipped_hunks:
-        reasons.append(text("reason_clipped", count=coverage.clipped_hunks, max_lines=report.max_hunk_lines))
+        key = "reason_clipped_one" if coverage.clipped_hunks == 1 else "reason_clipped"
+        reasons.append(text(key, count=coverage.clipped_hunks, max_lines=report.max_hunk_lines))
     if coverage.failed_analyzers:
         reasons.append(text("reason_failed", names=", ".join(coverage.failed_analyzers)))
     for detail in coverage.degraded_analyzers.values():
         reasons.append(text("reason_llm_batches", detail=detail))
-    lines.append(text("partial", percent=coverage.percent_reviewed, reasons="; ".join(reasons)))
+    lines.append(text("partial", reasons=text("reason_separator").join(reasons)))
     return "\n".join(lines)
 
 
@@ -253,12 +259,14 @@ def _skipped_section(report: Report, text: Messages) -> str:
 def _analyzers_section(report: Report, text: Messages) -> str:
     lines = [text("analyzers_heading"), text("analyzers_table_head")]
     for run in report.runs:
+        # Tool output stays as the tool wrote it; only the reviewer's own words are translated.
+        detail = text("llm_disabled_detail") if run.status == AnalyzerStatus.DISABLED else run.detail
         lines.append(text(
             "analyzer_row",
             name=run.name,
-            status=text(f"status_{'disabled' if run.status == AnalyzerStatus.DISABLED else run.status.value}"),
+            status=text(f"status_{run.status.value}"),
             findings=len(run.findings),
-            detail=_one_line(run.detail).replace("|", "\\|"),
+            detail=_one_line(detail).replace("|", "\\|"),
         ))
     if not report.llm_configured:
         lines.append("")
