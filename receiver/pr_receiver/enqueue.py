@@ -36,10 +36,15 @@ class Outcome(enum.Enum):
 
 @dataclass(frozen=True)
 class Enqueued:
-    """How the review was queued; ``replaced_phase`` is the phase of the resource it replaced."""
+    """How the review was queued.
+
+    ``replaced_phase`` is the phase of the resource it replaced; ``existing_phase`` is the phase of
+    the resource a duplicate delivery found (None while the operator has not queued it yet).
+    """
 
     outcome: Outcome
     replaced_phase: str | None = None
+    existing_phase: str | None = None
 
 
 def enqueue_review(store: ReviewStore, body: dict[str, Any], delivery_id: str) -> Enqueued:
@@ -69,7 +74,7 @@ def enqueue_review(store: ReviewStore, body: dict[str, Any], delivery_id: str) -
 
         phase = phase_of(existing)
         if phase not in REPLACEABLE_PHASES:
-            return Enqueued(Outcome.DUPLICATE)
+            return Enqueued(Outcome.DUPLICATE, existing_phase=phase)
 
         logger.info(
             "Replacing %s review %s/%s so that delivery %s queues this head again",

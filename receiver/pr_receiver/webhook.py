@@ -132,7 +132,8 @@ class WebhookHandler:
                 "PR #%d of %s at %s is already queued as %s/%s: delivery %s is a redelivery",
                 spec.pr_number, spec.repository, spec.head_sha[:7], self._config.namespace, spec.name, delivery_id,
             )
-            return WebhookResponse(202, {**response_body, "duplicate": True}, "duplicate", event)
+            duplicate = {"status": "duplicate", "duplicate": True, "phase": enqueued.existing_phase}
+            return WebhookResponse(202, {**response_body, **duplicate}, "duplicate", event)
 
         if enqueued.outcome is Outcome.REQUEUED:
             logger.info(

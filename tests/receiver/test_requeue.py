@@ -75,7 +75,9 @@ def test_live_or_finished_review_stays_duplicate(
     status, body = post(client, "pull_request.reopened.json", "dlv-second")
 
     assert status == 202
-    assert body == {"status": "queued", "name": OPENED_NAME, "namespace": "reviews", "duplicate": True}
+    assert body == {
+        "status": "duplicate", "name": OPENED_NAME, "namespace": "reviews", "duplicate": True, "phase": phase,
+    }
     assert store.deleted == []
     assert store.resources[OPENED_NAME]["spec"]["deliveryId"] == "dlv-first"
 

@@ -64,7 +64,9 @@ def test_redelivery_is_marked_duplicate(client: FlaskClient, store: MemoryReview
     status, body = post(client, "pull_request.opened.json", delivery_id="second")
 
     assert status == 202
-    assert body == {"status": "queued", "name": OPENED_NAME, "namespace": "reviews", "duplicate": True}
+    assert body == {
+        "status": "duplicate", "name": OPENED_NAME, "namespace": "reviews", "duplicate": True, "phase": None,
+    }
     assert list(store.resources) == [OPENED_NAME]
     assert store.resources[OPENED_NAME]["spec"]["deliveryId"] == "first"
 
