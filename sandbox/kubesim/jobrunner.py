@@ -9,6 +9,11 @@ condition rules of ``podFailurePolicy`` and ``ttlSecondsAfterFinished``, and it 
 when the Job is deleted. It has no concurrency limit of its own, so whatever creates Jobs decides
 how many run.
 
+Pod processes run in their own session and outlive a runner killed with SIGKILL, as containers
+outlive a kubelet. A restarted runner adopts a pod whose process still runs, and takes the recorded
+exit status of one that ended meanwhile (see ``kubesim.podprocess``). A pod whose process is gone
+without a status is marked Failed with reason ContainerStatusUnknown, and the Job's backoff decides.
+
 Stand-ins for the container runtime: every ``emptyDir`` mount gets a temp dir, and env values equal
 to (or below) a mount path are rewritten to it; ``terminationMessagePath`` and
 ``PR_REVIEW_TERMINATION_LOG`` point to a temp file. The process gets ``PATH`` from the runner, so
@@ -22,6 +27,7 @@ import argparse
 import asyncio
 import base64
 import contextlib
+import errno
 import logging
 import os
 import secrets
@@ -34,6 +40,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from kubesim.podprocess import (
+    AdoptedProcess,
+    ProcessIdentity,
+    identity_of,
+    is_running,
+    kill_group,
+    recorded_exit_code,
+    recorded_identity,
+    wrapped_argv,
+)
 from pr_operator.kube import TRANSPORT_ERRORS, ApiError, Gone, KubeClient, NotFound
 
 logger = logging.getLogger(__name__)
@@ -43,8 +59,13 @@ MAX_MESSAGE_BYTES = 4096  # the kubelet's limit on a termination message
 FALLBACK_LOG_BYTES = 2048  # FallbackToLogsOnError: the log tail, at most 2048 bytes or 80 lines
 FALLBACK_LOG_LINES = 80
 NODE_NAME = "kubesim-node"
+# Pod annotations through which a restarted runner finds the process and the files of a running pod.
+SANDBOX_ANNOTATION = "kubesim.io/sandbox"
+PID_ANNOTATION = "kubesim.io/pid"
+START_TICKS_ANNOTATION = "kubesim.io/process-start-ticks"
 
 Object = dict[str, Any]
+PodProcess = asyncio.subprocess.Process | AdoptedProcess
 
 
 def now_text() -> str:
@@ -245,15 +266,19 @@ class JobExecution:
 
     async def _run_to_end(self) -> None:
         loop = asyncio.get_running_loop()
-        deadline_seconds = self.spec.get("activeDeadlineSeconds")
-        deadline = loop.time() + float(deadline_seconds) if deadline_seconds else None
+        status = self.job.get("status") or {}
+        deadline = self._deadline(status.get("startTime"))
         backoff_limit = int(self.spec.get("backoffLimit", 6))
-        failed = 0
+        failed = int(status.get("failed") or 0)
         deadline_text = "Job was active longer than specified deadline"
-        await self._patch_job_status({"startTime": now_text(), "active": 0, "failed": 0, "succeeded": 0})
+        if not status.get("startTime"):
+            await self._patch_job_status({"startTime": now_text(), "active": 0, "failed": 0, "succeeded": 0})
 
+        # A runner that restarts finds the pods of the runner before it, as a kubelet keeps its containers.
+        resumed = await self._resume_last_pod(deadline)
         while True:
-            result = await self._run_pod(deadline)
+            result = resumed or await self._run_pod(deadline)
+            resumed = None
             if result.deadline_exceeded:
                 await self._finish(False, "DeadlineExceeded", deadline_text, failed + 1)
                 break
@@ -286,6 +311,72 @@ class JobExecution:
     @property
     def _container(self) -> Object:
         return self.spec["template"]["spec"]["containers"][0]
+
+    def _deadline(self, start_time: str | None) -> float | None:
+        """Return the loop time of activeDeadlineSeconds, counted from the Job's startTime if it has one."""
+        deadline_seconds = self.spec.get("activeDeadlineSeconds")
+        if not deadline_seconds:
+            return None
+        elapsed = 0.0
+        if start_time:
+            started = datetime.strptime(start_time, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+            elapsed = max(0.0, (datetime.now(UTC) - started).total_seconds())
+        return asyncio.get_running_loop().time() + float(deadline_seconds) - elapsed
+
+    # -- after a restart -----------------------------------------------------------------------------------
+
+    async def _resume_last_pod(self, deadline: float | None) -> PodResult | None:
+        """Adopt or reap the pod an earlier runner left for this Job; return its result, or None to start a pod.
+
+        Pods run one after another, so at most one is not yet Succeeded or Failed. Failed pods were
+        already counted in the Job's ``failed``, so without an unfinished or Succeeded pod the Job
+        goes on with a new pod.
+        """
+        uid = self.job["metadata"].get("uid", "")
+        pods = await self.client.list(self._pods_path, label_selector=f"controller-uid={uid}")
+        self._pods.extend(pod["metadata"]["name"] for pod in pods)
+
+        phases = {pod["metadata"]["name"]: (pod.get("status") or {}).get("phase") for pod in pods}
+        unfinished = [pod for pod in pods if phases[pod["metadata"]["name"]] not in ("Succeeded", "Failed")]
+        if unfinished:
+            # The adopted pod goes last, because a FailJob message names the newest pod.
+            self._pods.remove(unfinished[0]["metadata"]["name"])
+            self._pods.append(unfinished[0]["metadata"]["name"])
+            return await self._adopt_pod(unfinished[0], deadline)
+        # NOTE: a runner killed between a pod's failure and the Job's status update loses that one failure count.
+        succeeded = [pod for pod in pods if phases[pod["metadata"]["name"]] == "Succeeded"]
+        return PodResult(0, _terminated_message(succeeded[0])) if succeeded else None
+
+    async def _adopt_pod(self, pod: Object, deadline: float | None) -> PodResult:
+        pod_name = pod["metadata"]["name"]
+        annotations = pod["metadata"].get("annotations") or {}
+        folder = Path(annotations.get(SANDBOX_ANNOTATION, "/nonexistent"))
+        identity = _annotated_identity(annotations) or recorded_identity(folder)
+        started = (pod.get("status") or {}).get("startTime") or now_text()
+
+        if identity is not None and is_running(identity):
+            logger.info(
+                "Pod %s/%s of Job %s is still running (pid %d); this runner adopts it.",
+                self.namespace, pod_name, self.name, identity.pid,
+            )
+            sandbox = PodSandbox(folder, self._container, self.spec["template"]["spec"], self.settings.log_dir)
+            try:
+                return await self._watch_process(pod_name, sandbox, AdoptedProcess(identity, folder), started, deadline)
+            finally:
+                shutil.rmtree(folder, ignore_errors=True)
+
+        exit_code = recorded_exit_code(folder)
+        if exit_code is not None:
+            sandbox = PodSandbox(folder, self._container, self.spec["template"]["spec"], self.settings.log_dir)
+            logger.info("Pod %s/%s of Job %s ended while no runner watched it.", self.namespace, pod_name, self.name)
+            return await self._pod_exited(pod_name, sandbox, exit_code, started)
+
+        # The kubelet reports a container it can no longer find this way, and the Job counts a failure.
+        message = "The container could not be located when the pod was terminated"
+        logger.warning("Pod %s/%s of Job %s has no process left: %s.", self.namespace, pod_name, self.name, message)
+        await self._set_pod_terminated(pod_name, started, 137, message, reason="ContainerStatusUnknown")
+        shutil.rmtree(folder, ignore_errors=True)
+        return PodResult(137, message)
 
     async def _finish(self, succeeded: bool, reason: str, message: str, failed: int) -> None:
         now = now_text()
@@ -320,47 +411,71 @@ class JobExecution:
     # -- one pod -------------------------------------------------------------------------------------------
 
     async def _run_pod(self, deadline: float | None) -> PodResult:
-        pod = await self._create_pod()
-        pod_name = pod["metadata"]["name"]
-        await self._patch_job_status({"active": 1})
+        pod_name = f"{self.name[:57]}-{secrets.token_hex(3)[:5]}"
+        folder = Path(tempfile.mkdtemp(prefix=f"kubesim-{pod_name}-"))
+        try:
+            await self._create_pod(pod_name, folder)
+            await self._patch_job_status({"active": 1})
+            sandbox = PodSandbox(folder, self._container, self.spec["template"]["spec"], self.settings.log_dir)
+            return await self._start_and_watch(pod_name, sandbox, deadline)
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
 
-        with tempfile.TemporaryDirectory(prefix=f"kubesim-{pod_name}-") as temp:
-            sandbox = PodSandbox(Path(temp), self._container, self.spec["template"]["spec"], self.settings.log_dir)
-            environment = await self._wait_for_environment(pod_name, sandbox, deadline)
-            if environment is None:
-                return await self._pod_deadline_exceeded(pod_name, sandbox, started=None)
+    async def _start_and_watch(self, pod_name: str, sandbox: PodSandbox, deadline: float | None) -> PodResult:
+        environment = await self._wait_for_environment(pod_name, sandbox, deadline)
+        if environment is None:
+            return await self._pod_deadline_exceeded(pod_name, sandbox, started=None)
 
-            started = now_text()
-            try:
-                process = await sandbox.start(environment)
-            except (PodConfigError, OSError) as error:
-                # A container runtime reports a command it cannot run as exit code 128, reason StartError.
-                logger.warning("Pod %s/%s could not start its command: %s", self.namespace, pod_name, error)
-                await self._set_pod_terminated(pod_name, started, 128, str(error), reason="StartError")
-                return PodResult(128, str(error))
+        started = now_text()
+        try:
+            process = await sandbox.start(environment)
+        except (PodConfigError, OSError) as error:
+            # A container runtime reports a command it cannot run as exit code 128, reason StartError.
+            logger.warning("Pod %s/%s could not start its command: %s", self.namespace, pod_name, error)
+            await self._set_pod_terminated(pod_name, started, 128, str(error), reason="StartError")
+            return PodResult(128, str(error))
 
-            logger.info(
-                "Pod %s/%s of Job %s runs %s (pid %d).",
-                self.namespace, pod_name, self.name, " ".join(sandbox.argv), process.pid,
-            )
-            await self._set_pod_running(pod_name, started, process.pid)
+        logger.info(
+            "Pod %s/%s of Job %s runs %s (pid %d).",
+            self.namespace, pod_name, self.name, " ".join(sandbox.argv), process.pid,
+        )
+        await self._record_process(pod_name, process.pid)
+        await self._set_pod_running(pod_name, started, process.pid)
+        return await self._watch_process(pod_name, sandbox, process, started, deadline)
 
-            timeout = None if deadline is None else max(0.0, deadline - asyncio.get_running_loop().time())
-            try:
-                exit_code = await asyncio.wait_for(process.wait(), timeout=timeout)
-            except TimeoutError:
-                await sandbox.kill(process, self._grace_seconds())
-                return await self._pod_deadline_exceeded(pod_name, sandbox, started)
-            except asyncio.CancelledError:
-                await sandbox.kill(process, self._grace_seconds())
-                raise
+    async def _watch_process(
+        self, pod_name: str, sandbox: PodSandbox, process: PodProcess, started: str, deadline: float | None
+    ) -> PodResult:
+        timeout = None if deadline is None else max(0.0, deadline - asyncio.get_running_loop().time())
+        try:
+            returncode = await asyncio.wait_for(process.wait(), timeout=timeout)
+        except TimeoutError:
+            await sandbox.kill(process, self._grace_seconds())
+            return await self._pod_deadline_exceeded(pod_name, sandbox, started)
+        except asyncio.CancelledError:
+            await sandbox.kill(process, self._grace_seconds())
+            raise
 
-            exit_code = _container_exit_code(exit_code)
-            sandbox.keep_log()
-            message = termination_message(sandbox.message_file, sandbox.log_file, exit_code, sandbox.message_policy)
-            await self._set_pod_terminated(pod_name, started, exit_code, message)
-            logger.info("Pod %s/%s exited with code %d.", self.namespace, pod_name, exit_code)
-            return PodResult(exit_code, message)
+        # The wrapper records the command's own return code; its exit status is only the fallback.
+        recorded = recorded_exit_code(sandbox.root)
+        return await self._pod_exited(pod_name, sandbox, recorded if recorded is not None else returncode, started)
+
+    async def _pod_exited(self, pod_name: str, sandbox: PodSandbox, returncode: int, started: str) -> PodResult:
+        exit_code = _container_exit_code(returncode)
+        sandbox.keep_log()
+        message = termination_message(sandbox.message_file, sandbox.log_file, exit_code, sandbox.message_policy)
+        await self._set_pod_terminated(pod_name, started, exit_code, message)
+        logger.info("Pod %s/%s exited with code %d.", self.namespace, pod_name, exit_code)
+        shutil.rmtree(sandbox.root, ignore_errors=True)
+        return PodResult(exit_code, message)
+
+    async def _record_process(self, pod_name: str, pid: int) -> None:
+        identity = identity_of(pid)
+        annotations = {PID_ANNOTATION: str(pid)}
+        if identity is not None:
+            annotations[START_TICKS_ANNOTATION] = str(identity.start_ticks)
+        with contextlib.suppress(NotFound):
+            await self.client.merge_patch(f"{self._pods_path}/{pod_name}", {"metadata": {"annotations": annotations}})
 
     def _grace_seconds(self) -> float:
         grace = float(self.spec["template"]["spec"].get("terminationGracePeriodSeconds", 30))
@@ -389,7 +504,7 @@ class JobExecution:
         await self._set_pod_terminated(pod_name, started or now_text(), 137, message, reason="DeadlineExceeded")
         return PodResult(137, message, deadline_exceeded=True)
 
-    async def _create_pod(self) -> Object:
+    async def _create_pod(self, pod_name: str, folder: Path) -> Object:
         template = self.spec["template"]
         metadata = self.job["metadata"]
         uid = metadata.get("uid", "")
@@ -404,10 +519,13 @@ class JobExecution:
             "apiVersion": "v1",
             "kind": "Pod",
             "metadata": {
-                "name": f"{self.name[:57]}-{secrets.token_hex(3)[:5]}",
+                "name": pod_name,
                 "namespace": self.namespace,
                 "labels": labels,
-                "annotations": dict((template.get("metadata") or {}).get("annotations") or {}),
+                "annotations": {
+                    **((template.get("metadata") or {}).get("annotations") or {}),
+                    SANDBOX_ANNOTATION: str(folder),
+                },
                 "ownerReferences": [{
                     "apiVersion": "batch/v1", "kind": "Job", "name": self.name, "uid": uid,
                     "controller": True, "blockOwnerDeletion": True,
@@ -486,6 +604,21 @@ def _condition(kind: str, reason: str, message: str, now: str) -> Object:
     return condition
 
 
+def _terminated_message(pod: Object) -> str:
+    for status in (pod.get("status") or {}).get("containerStatuses") or []:
+        terminated = (status.get("state") or {}).get("terminated")
+        if terminated:
+            return str(terminated.get("message") or "")
+    return ""
+
+
+def _annotated_identity(annotations: Mapping[str, str]) -> ProcessIdentity | None:
+    try:
+        return ProcessIdentity(int(annotations[PID_ANNOTATION]), int(annotations[START_TICKS_ANNOTATION]))
+    except (KeyError, ValueError):
+        return None
+
+
 def _container_exit_code(returncode: int) -> int:
     # A process killed by a signal reports -signum; a container runtime reports 128 + signum.
     return 128 - returncode if returncode < 0 else returncode
@@ -546,23 +679,26 @@ class PodSandbox:
         if not command:
             raise PodConfigError("the container has no command; the runner has no image entrypoints to fall back to")
 
-        executable = shutil.which(command[0], path=env.get("PATH")) or command[0]
+        # The wrapper would only report a missing command after it started, so look the command up here.
+        executable = shutil.which(command[0], path=env.get("PATH"))
+        if executable is None:
+            raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), command[0])
         self.argv = [executable, *command[1:], *args]
         working_dir = self.container.get("workingDir")
         cwd = rewrite_mount_paths(working_dir, self.mounts) if working_dir else str(self.root)
+        # A session of its own keeps the pod alive when the runner is killed, as containers outlive a kubelet.
         with self.log_file.open("wb") as log:
             return await asyncio.create_subprocess_exec(
-                *self.argv, env=env, cwd=cwd, stdin=asyncio.subprocess.DEVNULL,
+                *wrapped_argv(self.root, self.argv), env=env, cwd=cwd, stdin=asyncio.subprocess.DEVNULL,
                 stdout=log, stderr=asyncio.subprocess.STDOUT, start_new_session=True,
             )
 
-    async def kill(self, process: asyncio.subprocess.Process, grace_seconds: float) -> None:
+    async def kill(self, process: PodProcess, grace_seconds: float) -> None:
         """Stop the process group: SIGTERM, then SIGKILL after the grace period, like the kubelet."""
         for signal_number, wait in ((signal.SIGTERM, grace_seconds), (signal.SIGKILL, 5.0)):
             if process.returncode is not None:
                 break
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal_number)
+            kill_group(process.pid, signal_number)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(process.wait(), timeout=wait)
         self.keep_log()
