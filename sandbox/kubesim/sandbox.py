@@ -12,13 +12,11 @@ from __future__ import annotations
 
 import argparse
 import base64
-import contextlib
 import logging
 import os
 import secrets
 import shlex
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -139,14 +137,18 @@ class Sandbox:
         return settings
 
     def _wait_for_receiver(self, bind: str) -> None:
-        host, _, port = bind.rpartition(":")
+        # Another program may hold the port (even the API server, given a free port moments ago), so a
+        # listening socket is not enough: the receiver's own liveness endpoint must answer.
         deadline = time.monotonic() + START_TIMEOUT_SECONDS
         while True:
             self._check_children()
-            with contextlib.suppress(OSError), socket.create_connection((host, int(port)), timeout=0.5):
+            if _receiver_answers(f"http://{bind}/health"):
                 return
             if time.monotonic() > deadline:
-                raise RuntimeError(f"the receiver did not listen on {bind} within {START_TIMEOUT_SECONDS} s")
+                raise RuntimeError(
+                    f"the receiver did not answer on {bind} within {START_TIMEOUT_SECONDS} s: "
+                    "is another program using that port? The receiver's own output is above"
+                )
             time.sleep(0.1)
 
     def _write_env_file(self, receiver_url: str) -> None:
@@ -223,6 +225,15 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def _receiver_answers(url: str) -> bool:
+    """Tell whether the receiver's ``/health`` answers as the receiver does: JSON with a ``status``."""
+    try:
+        response = httpx.get(url, timeout=0.5)
+        return response.status_code == 200 and "status" in response.json()
+    except (httpx.HTTPError, ValueError):
+        return False
+
+
 def main(argv: list[str] | None = None) -> int:
     arguments = parse_arguments(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -249,3 +260,4 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+

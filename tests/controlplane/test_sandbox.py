@@ -9,14 +9,8 @@ from pathlib import Path
 import httpx
 import yaml
 
-from tests.controlplane.conftest import wait_for
+from tests.controlplane.conftest import free_ports, wait_for
 from tests.helpers.gitrepo import GitRepo
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def port_is_open(port: int) -> bool:
@@ -38,9 +32,11 @@ def test_sandbox_reviews_a_local_pull_request(tmp_path):
     repo.commit("Run items in a shell")
 
     state = tmp_path / "state"
-    receiver_port = free_port()
+    # Both ports are chosen here: with --api-port 0 the OS could hand the API server the receiver's port.
+    api_port, receiver_port = free_ports(2)
     sandbox = subprocess.Popen(
-        [sys.executable, "-m", "kubesim.sandbox", "--state-dir", str(state), "--receiver-port", str(receiver_port)],
+        [sys.executable, "-m", "kubesim.sandbox", "--state-dir", str(state),
+         "--receiver-port", str(receiver_port), "--api-port", str(api_port)],
         stdout=(tmp_path / "sandbox.out").open("wb"), stderr=subprocess.STDOUT,
     )
     try:
@@ -83,3 +79,21 @@ def test_sandbox_reviews_a_local_pull_request(tmp_path):
     assert not port_is_open(receiver_port)
     assert not port_is_open(api_port)
     assert Path(state / "logs" / "operator.log").is_file()
+
+
+def test_sandbox_refuses_a_receiver_port_in_use(tmp_path):
+    api_port, receiver_port = free_ports(2)
+    with socket.socket() as squatter:
+        # Another program holds the receiver's port: it accepts connections but is not the receiver.
+        squatter.bind(("127.0.0.1", receiver_port))
+        squatter.listen()
+        completed = subprocess.run(
+            [sys.executable, "-m", "kubesim.sandbox", "--state-dir", str(tmp_path / "state"),
+             "--receiver-port", str(receiver_port), "--api-port", str(api_port)],
+            capture_output=True, text=True, timeout=90, check=False,
+        )
+
+    assert completed.returncode == 1
+    assert "the receiver exited with code" in completed.stderr + completed.stdout
+    assert not (tmp_path / "state" / "env").exists()
+    assert not port_is_open(api_port)

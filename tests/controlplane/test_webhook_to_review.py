@@ -7,7 +7,6 @@ import hmac
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -20,7 +19,7 @@ import httpx
 import pytest
 import yaml
 
-from tests.controlplane.conftest import job_is_active, wait_for
+from tests.controlplane.conftest import free_ports, job_is_active, wait_for
 from tests.fakes.github_api import FakeGitHub
 from tests.helpers.gitrepo import GitRepo
 
@@ -30,11 +29,6 @@ REVIEWS = "/apis/prreviewer.io/v1alpha1/namespaces/default/prreviews"
 JOBS = "/apis/batch/v1/namespaces/default/jobs"
 FINAL = ("Succeeded", "Failed", "Superseded", "Cancelled")
 
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @dataclass
@@ -67,10 +61,12 @@ def github() -> Iterator[FakeGitHub]:
 
 def start_sandbox(tmp_path: Path, github: FakeGitHub, max_active: int) -> tuple[subprocess.Popen, Sandbox]:
     state = tmp_path / "state"
-    receiver_port = free_port()
+    # Both ports are chosen here: with --api-port 0 the OS could hand the API server the receiver's port.
+    api_port, receiver_port = free_ports(2)
     log = tmp_path / "sandbox.out"
     process = subprocess.Popen(
-        [sys.executable, "-m", "kubesim.sandbox", "--state-dir", str(state), "--receiver-port", str(receiver_port),
+        [sys.executable, "-m", "kubesim.sandbox", "--state-dir", str(state),
+         "--receiver-port", str(receiver_port), "--api-port", str(api_port),
          "--max-active-reviews", str(max_active), "--github-api-url", github.url],
         stdout=log.open("wb"), stderr=subprocess.STDOUT, env={**os.environ, "GITHUB_TOKEN": TOKEN},
     )
