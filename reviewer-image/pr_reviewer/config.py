@@ -48,15 +48,18 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--repo", required=True, help="local path or clone URL of the repository")
     parser.add_argument("--base", required=True, help="base ref or SHA, for example main or HEAD~1")
     parser.add_argument("--head", required=True, help="head ref or SHA, for example a branch name or HEAD")
+
     parser.add_argument("--format", dest="output_format", choices=OUTPUT_FORMATS, default="md",
                         help="md prints the Markdown summary; json prints one JSON document (default: md)")
     parser.add_argument("--post", choices=("github", "dry-run"), default=None,
                         help="github posts the review to the PR; dry-run prints what would be posted")
     parser.add_argument("--dry-run", action="store_true", help="same as --post dry-run")
+
     parser.add_argument("--repository", default="", help="GitHub owner/name, needed to post")
     parser.add_argument("--pr", dest="pr_number", type=int, default=None,
                         help="PR number: fetch refs/pull/N/head and post to this PR")
     parser.add_argument("--expected-head-sha", default="", help="fail unless the fetched head is this SHA")
+
     parser.add_argument("--language", choices=LANGUAGES, default="en", help="review language (default: en)")
     parser.add_argument("--top-n", type=int, default=50,
                         help="review at most this many files, riskiest first (default: 50)")
@@ -71,11 +74,13 @@ def build_parser() -> argparse.ArgumentParser:
                         "(default: secrets,ruff,bandit,shellcheck)")
     parser.add_argument("--skip-glob", action="append", default=None,
                         help="path glob to skip; repeat it; replaces the default lock/vendor/generated list")
+
     parser.add_argument("--github-api-url", default="https://api.github.com",
                         help="GitHub API base URL; for GitHub Enterprise https://HOST/api/v3")
     parser.add_argument("--installation-id", type=int, default=None, help="GitHub App installation id")
     parser.add_argument("--llm-base-url", default="", help="OpenAI-compatible endpoint, for example http://127.0.0.1:11434/v1")
     parser.add_argument("--llm-model", default="", help="model name at the LLM endpoint")
+
     parser.add_argument("--workdir", default="", help="folder for the temporary work tree (default: system temp)")
     parser.add_argument("--log-level", default="INFO", help="logging level on standard error (default: INFO)")
     return parser
