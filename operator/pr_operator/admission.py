@@ -26,12 +26,20 @@ class ActiveJob:
     repository: str
 
 
+# Reviews this close to the front show their exact position, rewritten on every admission. Further
+# back, a position is shown as a band (11-20, 21-50, 51-100, 101-200, ...) and the status is written
+# only when the review enters a new band: exact positions for all would cost one status write per
+# waiting review on every admission, which grows with the square of the queue's length.
+EXACT_POSITIONS = 10
+
+
 @dataclass(frozen=True)
 class WaitingReview:
     review: QueuedReview
     position: int  # 1-based among the reviews still waiting
     queue_length: int
     message: str
+    reported_position: int  # what status.queuePosition shows: exact near the front, else the band's end
 
 
 @dataclass(frozen=True)
@@ -94,16 +102,38 @@ def plan_admission(
                 index, len(held), busy, limit, review.repository,
                 running_per_repository[review.repository], per_repository_cap,
             ),
+            reported_position=position_band(index)[1],
         )
         for index, review in enumerate(held, start=1)
     )
     return AdmissionPlan(admit=tuple(admitted), waiting=waiting, busy_slots=busy, limit=limit)
 
 
+def position_band(position: int) -> tuple[int, int]:
+    """Return the first and last position of the band shown for ``position``: itself near the front."""
+    if position <= EXACT_POSITIONS:
+        return position, position
+    low, high = EXACT_POSITIONS, 2 * EXACT_POSITIONS
+    while position > high:
+        low, high = high, _next_round_number(high)
+    return low + 1, high
+
+
+def _next_round_number(number: int) -> int:
+    """Return the next number of the 1-2-5 series after ``number``: 20 → 50 → 100 → 200 → 500."""
+    scale = 10 ** (len(str(number)) - 1)
+    leading = number // scale
+    return {1: 2, 2: 5, 5: 10}.get(leading, 10) * scale
+
+
 def _waiting_message(
     position: int, length: int, busy: int, limit: int, repository: str, repository_busy: int, cap: int
 ) -> str:
-    message = f"position {position} of {length}; {busy} of {limit} slots busy"
+    first, last = position_band(position)
+    if first == last:
+        message = f"position {position} of {length}; {busy} of {limit} slots busy"
+    else:
+        message = f"position {first}-{last} in the queue; {busy} of {limit} slots busy"
     if busy < limit and 0 < cap <= repository_busy:
         message += f"; {repository} has {repository_busy} of {cap} reviews running"
     return message

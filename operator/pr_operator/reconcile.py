@@ -287,8 +287,9 @@ class Reconciler:
         for waiting in plan.waiting:
             resource = reviews[waiting.review.name]
             status = resource.get("status") or {}
-            if status.get("queuePosition") != waiting.position or status.get("message") != waiting.message:
-                await self.transition(resource, status_patch.waiting(waiting.message, waiting.position), "", "")
+            position = waiting.reported_position
+            if status.get("queuePosition") != position or status.get("message") != waiting.message:
+                await self.transition(resource, status_patch.waiting(waiting.message, position), "", "")
 
     async def _start(self, resource: Resource, busy: int, plan: AdmissionPlan, now: datetime) -> bool:
         """Create the review's Job and mark it Running; return False when the Job could not be created."""

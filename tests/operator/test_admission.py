@@ -96,3 +96,32 @@ def test_empty_queue_gives_empty_plan():
     assert plan.admit == ()
     assert plan.waiting == ()
     assert plan.busy_slots == 1
+
+
+def test_far_positions_are_shown_as_bands():
+    active = [ActiveJob("j1", "octo/app")]
+    queued = [review(f"r{i:03d}") for i in range(1, 121)]
+
+    plan = plan_admission(queued, active, limit=1)
+
+    by_position = {w.position: w for w in plan.waiting}
+    assert by_position[10].message == "position 10 of 120; 1 of 1 slots busy"
+    assert by_position[10].reported_position == 10
+    assert by_position[11].message == "position 11-20 in the queue; 1 of 1 slots busy"
+    assert by_position[11].reported_position == 20
+    assert by_position[75].message == "position 51-100 in the queue; 1 of 1 slots busy"
+    assert by_position[120].message == "position 101-200 in the queue; 1 of 1 slots busy"
+    assert by_position[120].reported_position == 200
+
+
+def test_banded_status_stays_the_same_as_the_queue_moves():
+    active = [ActiveJob("j1", "octo/app")]
+    queued = [review(f"r{i:03d}") for i in range(1, 121)]
+
+    before = {w.review.name: w for w in plan_admission(queued, active, limit=1).waiting}
+    after = {w.review.name: w for w in plan_admission(queued[1:], active, limit=1).waiting}
+
+    # One review left the queue: the far ones keep message and reported position, so nothing is written.
+    unchanged = [name for name in after if (after[name].message, after[name].reported_position)
+                 == (before[name].message, before[name].reported_position)]
+    assert len(unchanged) == 119 - 10 - 3
