@@ -4,6 +4,8 @@ The handler only stores a PullRequestReview (or cancels some); the operator does
 """
 
 import logging
+import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,12 +55,18 @@ def too_large_response(delivery_id: str, max_body_bytes: int) -> WebhookResponse
     return WebhookResponse(413, {"error": message}, "too_large")
 
 
+# How old the queue size in "added to queue" log lines may be.
+QUEUE_SIZE_MAX_AGE_SECONDS = 5.0
+
+
 class WebhookHandler:
     """Turns a delivery's headers and raw body into an ``WebhookResponse``, storing or cancelling reviews on the way."""
 
     def __init__(self, config: ReceiverConfig, store: ReviewStore) -> None:
         self._config = config
         self._store = store
+        self._queue_size_lock = threading.Lock()
+        self._queue_size_read: tuple[float, str] | None = None
 
     def handle(self, headers: dict[str, str], body: bytes) -> WebhookResponse:
         """Handle one delivery; ``headers`` are keyed by lowercase name."""
@@ -177,7 +185,21 @@ class WebhookHandler:
         return WebhookResponse(503, {"error": UNAVAILABLE_MESSAGE}, "unavailable", event)
 
     def _queue_size(self) -> str:
+        """Return the queue size for log lines, read at most once per ``QUEUE_SIZE_MAX_AGE_SECONDS``.
+
+        Counting means listing every review in the namespace, which grows with the retained reviews;
+        doing it for every delivery made acknowledgements slower as the namespace filled up.
+        """
+        now = time.monotonic()
+        with self._queue_size_lock:
+            cached = self._queue_size_read
+        if cached is not None and now - cached[0] < QUEUE_SIZE_MAX_AGE_SECONDS:
+            return cached[1]
+
         try:
-            return str(self._store.queue_counts().queue_size)
+            size = str(self._store.queue_counts().queue_size)
         except StoreUnavailable:
             return "unknown"
+        with self._queue_size_lock:
+            self._queue_size_read = (now, size)
+        return size

@@ -537,3 +537,22 @@ def test_unsigned_delivery_logs_only_header_prefixes(
         "webhook, the same as the receiver's WEBHOOK_SECRET",
     ]
     assert store.resources == {}
+
+
+def test_queue_size_for_logs_is_read_once_per_interval(
+    client: FlaskClient, store: MemoryReviewStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reads = []
+    original = store.queue_counts
+
+    def counting_queue_counts(*args, **kwargs):
+        reads.append(1)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(store, "queue_counts", counting_queue_counts)
+
+    first, _ = post(client, "pull_request.opened.json", delivery_id="one")
+    second, _ = post(client, "pull_request.synchronize.json", delivery_id="two")
+
+    assert (first, second) == (202, 202)
+    assert len(reads) == 1
