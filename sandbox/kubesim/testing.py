@@ -26,6 +26,7 @@ from .hooks import FaultRule, Faults, RequestLog
 from .kubeconfig import write_kubeconfig
 from .store import Store
 
+_STOP_TIMEOUT_SECONDS = 30.0
 _START_TIMEOUT_SECONDS = 10.0
 
 
@@ -75,8 +76,8 @@ class RunningApiServer:
     def clear_faults(self) -> None:
         self._server.faults.clear()
 
-    def _call(self, coroutine: Coroutine[Any, Any, None]) -> None:
-        asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(timeout=_START_TIMEOUT_SECONDS)
+    def _call(self, coroutine: Coroutine[Any, Any, None], timeout: float = _START_TIMEOUT_SECONDS) -> None:
+        asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(timeout=timeout)
 
     def refuse_connections(self) -> None:
         """Stop listening: clients get "connection refused" until ``accept_connections``."""
@@ -89,8 +90,9 @@ class RunningApiServer:
         """Close every watch, stop the server and its thread; calling it again does nothing."""
         if not self._thread.is_alive():
             return
-        with contextlib.suppress(RuntimeError):
-            self._call(self._server.stop())
+        # After heavy load aiohttp may still be finishing requests in flight; that must not fail the caller.
+        with contextlib.suppress(RuntimeError, TimeoutError):
+            self._call(self._server.stop(), timeout=_STOP_TIMEOUT_SECONDS)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=_START_TIMEOUT_SECONDS)
 
