@@ -35,7 +35,7 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.figures import REPO_ROOT, distribution, machine_line
-from kubesim.testing import RunningApiServer, start_apiserver
+from kubesim.testing import start_apiserver
 from prreview_api import LABEL_REVIEW, Phase
 from tests.controlplane.conftest import JOBS, NAMESPACE, ControlPlane, sha
 
@@ -362,17 +362,8 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             watch.stop()
             plane.stop()
-            stop_apiserver(apiserver)
+            apiserver.stop()
     return 0
-
-
-def stop_apiserver(apiserver: RunningApiServer) -> None:
-    # NOTE: RunningApiServer.stop() waits only 10 s for kubesim's shutdown, which after a 1,000-review drain
-    # can still be serving requests that the stopped operator sent; the daemon thread then ends with this process.
-    try:
-        apiserver.stop()
-    except TimeoutError:
-        print("note: kubesim did not stop within 10 s; it ends with this process", file=sys.stderr)
 
 
 if __name__ == "__main__":
