@@ -29,6 +29,7 @@ from openai.types.chat import (
 )
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from pr_reviewer import prioritize
 from pr_reviewer.analyzers.base import AnalysisContext, AnalyzerFailed
 from pr_reviewer.model import FileChange, Finding, Hunk, Severity
 from pr_reviewer.settings import ReviewSettings
@@ -81,11 +82,9 @@ class HunkBatch:
 
 
 def _hunk_batches(files: list[FileChange], batch_size: int) -> list[HunkBatch]:
-    # NOTE: a private copy until pr_reviewer.prioritize.batches exists, which should replace it.
-    refs = [HunkRef(file, hunk) for file in files for hunk in file.hunks]
     return [
-        HunkBatch(number=index // batch_size + 1, hunks=tuple(refs[index : index + batch_size]))
-        for index in range(0, len(refs), batch_size)
+        HunkBatch(number=number, hunks=tuple(HunkRef(file, hunk) for file, hunk in pairs))
+        for number, pairs in enumerate(prioritize.batches(files, batch_size), start=1)
     ]
 
 
