@@ -28,8 +28,8 @@ class ActiveJob:
 
 # Reviews this close to the front show their exact position, rewritten on every admission. Further
 # back, a position is shown as a band (11-20, 21-50, 51-100, 101-200, ...) and the status is written
-# only when the review enters a new band: exact positions for all would cost one status write per
-# waiting review on every admission, which grows with the square of the queue's length.
+# only when the review enters a new band. Exact positions for all would cost one status write per
+# waiting review on every admission, so the writes would grow with the square of the queue's length.
 EXACT_POSITIONS = 10
 
 

@@ -38,8 +38,8 @@ class Outcome(enum.Enum):
 class Enqueued:
     """How the review was queued.
 
-    ``replaced_phase`` is the phase of the resource it replaced; ``existing_phase`` is the phase of
-    the resource a duplicate delivery found (None while the operator has not queued it yet).
+    ``replaced_phase`` is the phase of the resource it replaced. ``existing_phase`` is the phase of
+    the resource a duplicate delivery found, None while the operator has not queued it yet.
     """
 
     outcome: Outcome
@@ -80,8 +80,8 @@ def enqueue_review(store: ReviewStore, body: dict[str, Any], delivery_id: str) -
             "Replacing %s review %s/%s so that delivery %s queues this head again",
             phase, body["metadata"]["namespace"], name, delivery_id,
         )
-        # The garbage collector deletes the old Job some time later; the operator tells it from the new
-        # review's Job by the owner's uid, so a leftover Job is never linked to the new review.
+        # The garbage collector deletes the old Job some time later. The operator tells it apart from the
+        # new review's Job by the owner's uid, so a leftover Job is never linked to the new review.
         store.delete_review(name, existing["metadata"]["uid"])
         replaced_phase = phase
 

@@ -137,8 +137,8 @@ class Sandbox:
         return settings
 
     def _wait_for_receiver(self, bind: str) -> None:
-        # Another program may hold the port (even the API server, given a free port moments ago), so a
-        # listening socket is not enough: the receiver's own liveness endpoint must answer.
+        # Another program may listen on the port (even the API server, given a free port moments ago).
+        # So a listening socket is not enough, and the receiver's own liveness endpoint must respond.
         deadline = time.monotonic() + START_TIMEOUT_SECONDS
         while True:
             self._check_children()
@@ -146,7 +146,7 @@ class Sandbox:
                 return
             if time.monotonic() > deadline:
                 raise RuntimeError(
-                    f"the receiver did not answer on {bind} within {START_TIMEOUT_SECONDS} s: "
+                    f"the receiver did not respond on {bind} within {START_TIMEOUT_SECONDS} s: "
                     "is another program using that port? The receiver's own output is above"
                 )
             time.sleep(0.1)
@@ -226,7 +226,7 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
 
 
 def _receiver_answers(url: str) -> bool:
-    """Tell whether the receiver's ``/health`` answers as the receiver does: JSON with a ``status``."""
+    """Return whether ``url`` responds as the receiver's ``/health`` does: 200 with JSON that has a ``status``."""
     try:
         response = httpx.get(url, timeout=0.5)
         return response.status_code == 200 and "status" in response.json()
