@@ -16,69 +16,22 @@ from pr_reviewer.analyzers.shellcheck import ShellcheckAnalyzer
 from pr_reviewer.model import AnalyzerRun, AnalyzerStatus, ChangeKind, DiffLine, FileChange, Hunk, Severity
 from pr_reviewer.settings import ReviewSettings
 from pr_reviewer.triage import triage
+from tests.reviewer.planted import FAKE_AWS_KEY_ID
+from tests.reviewer.planted import HEAD_FILES as PLANTED_HEAD_FILES
 
-# Built by concatenation so this test file itself carries no credential-shaped literal.
-FAKE_AWS_KEY_ID = "AKIA" + "Z7Q4M2XW9RTB3KLP"
 FAKE_PASSWORD = "hunter2" + "-correct-horse"
 
+# The workflow's planted files, plus a hard-coded password and a clean file that runs a fixed command.
 HEAD_FILES = {
-    "settings.py": (
-        '"""Settings for the upload service."""\n'
-        "\n"
-        f'AWS_ACCESS_KEY_ID = "{FAKE_AWS_KEY_ID}"\n'
-        'REGION = "eu-west-1"\n'
-    ),
+    **PLANTED_HEAD_FILES,
     "database.py": f'DB_PASSWORD = "{FAKE_PASSWORD}"\n',
-    "db.py": (
-        "import sqlite3\n"
-        "\n"
-        "\n"
-        "def find_user(connection: sqlite3.Connection, name: str) -> list:\n"
-        "    query = \"SELECT id, email FROM users WHERE name = '%s'\" % name\n"
-        "    return connection.execute(query).fetchall()\n"
-    ),
-    "runner.py": (
-        "import subprocess\n"
-        "\n"
-        "\n"
-        "def archive(path: str) -> None:\n"
-        '    subprocess.run(f"tar czf backup.tgz {path}", shell=True, check=True)\n'
-    ),
-    "loader.py": (
-        "import yaml\n"
-        "\n"
-        "\n"
-        "def load_config(text: str) -> dict:\n"
-        "    return yaml.load(text)\n"
-    ),
-    "handler.py": (
-        "def close_quietly(resource) -> None:\n"
-        "    try:\n"
-        "        resource.close()\n"
-        "    except:\n"
-        "        pass\n"
-    ),
-    "deploy.sh": (
-        "#!/bin/sh\n"
-        "target_dir=$1\n"
-        "rm -rf $target_dir/cache\n"
-    ),
-    "clean.py": (
-        "import subprocess\n"
-        "\n"
-        "\n"
-        "def add(left: int, right: int) -> int:\n"
-        '    """Return the sum of two integers."""\n'
-        "    return left + right\n"
+    "clean.py": PLANTED_HEAD_FILES["clean.py"] + (
         "\n"
         "\n"
         "def list_files() -> str:\n"
+        "    import subprocess\n"
+        "\n"
         '    return subprocess.run(["/bin/ls"], capture_output=True, text=True, check=True).stdout\n'
-    ),
-    "clean.sh": (
-        "#!/bin/sh\n"
-        "set -eu\n"
-        'printf "%s\\n" "$1"\n'
     ),
 }
 
