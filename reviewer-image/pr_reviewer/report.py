@@ -156,7 +156,7 @@ def render_comment(finding: Finding, language: str) -> str:
     """Render one inline comment body (the publisher appends its fingerprint marker)."""
     text = Messages(language)
     severity = text.severity(finding.severity)
-    message = _clip(finding.message)
+    message = clip(finding.message, MAX_MESSAGE_CHARS)
     return text("comment", severity=severity, analyzer=finding.analyzer, rule=finding.rule, message=message)
 
 
@@ -279,8 +279,9 @@ def _analyzers_section(report: Report, text: Messages) -> str:
 
 
 def _one_line(message: str) -> str:
-    return _clip(" ".join(message.split()))
+    return clip(" ".join(message.split()), MAX_MESSAGE_CHARS)
 
 
-def _clip(message: str) -> str:
-    return message if len(message) <= MAX_MESSAGE_CHARS else message[: MAX_MESSAGE_CHARS - 1] + "…"
+def clip(message: str, max_chars: int) -> str:
+    """Return ``message`` cut to at most ``max_chars`` characters, the last one an ellipsis when cut."""
+    return message if len(message) <= max_chars else message[: max_chars - 1] + "…"

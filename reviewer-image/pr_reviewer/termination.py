@@ -13,6 +13,7 @@ from typing import Any
 
 from pr_reviewer.graph import ReviewResult
 from pr_reviewer.model import Severity
+from pr_reviewer.report import clip
 
 logger = logging.getLogger(__name__)
 
@@ -29,7 +30,7 @@ def result_document(result: ReviewResult) -> dict[str, Any]:
         "findings": counts,
         "total": sum(counts.values()),
         "reviewUrl": (outcome.review_url or outcome.summary_url) if outcome else "",
-        "message": _clip(summary_message(result)),
+        "message": clip(summary_message(result), MAX_MESSAGE_CHARS),
         "exitCode": result.exit_code,
     }
 
@@ -61,6 +62,3 @@ def write_termination_message(path: str, document: dict[str, Any]) -> None:
     except OSError as error:
         logger.error("Cannot write the termination message to %s: %s", path, error.strerror)
 
-
-def _clip(message: str) -> str:
-    return message if len(message) <= MAX_MESSAGE_CHARS else message[: MAX_MESSAGE_CHARS - 1] + "…"
