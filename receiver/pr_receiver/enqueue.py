@@ -36,7 +36,7 @@ class Outcome(enum.Enum):
 
 @dataclass(frozen=True)
 class Enqueued:
-    """How the review was queued.
+    """The outcome of queueing one review.
 
     ``replaced_phase`` is the phase of the resource it replaced. ``existing_phase`` is the phase of
     the resource a duplicate delivery found, None while the operator has not queued it yet.
@@ -67,7 +67,7 @@ def enqueue_review(store: ReviewStore, body: dict[str, Any], delivery_id: str) -
         if existing is None:
             continue  # deleted since the create: try again at once
         if existing["metadata"].get("deletionTimestamp"):
-            # Deleted, but the API server still holds it (a finalizer, or a foreground deletion).
+            # Deleted, but the API server still keeps it (a finalizer, or a foreground deletion).
             if attempt < CREATE_ATTEMPTS:
                 time.sleep(RETRY_WAIT_SECONDS * attempt)
             continue

@@ -55,7 +55,7 @@ def too_large_response(delivery_id: str, max_body_bytes: int) -> WebhookResponse
     return WebhookResponse(413, {"error": message}, "too_large")
 
 
-# How old the queue size in "added to queue" log lines may be.
+# Maximum age of the queue size shown in "added to queue" log lines.
 QUEUE_SIZE_MAX_AGE_SECONDS = 5.0
 
 

@@ -4,7 +4,7 @@
           └──────────┴───────┴──────────┴───────────┴─────────┴────────┴────────┴──→ cleanup  (on error)
 
 Every node returns only the state fields it changes. A node that raises a :class:`ReviewError`
-records it in ``error``, and a fetch that finds the PR's head moved on records ``stale``; in both
+records it in ``error``, and a fetch that finds the PR's head moved on records ``stale``. In both
 cases ``should_continue`` routes straight to ``cleanup``, so the work tree is removed whatever
 happened.
 """
@@ -57,7 +57,7 @@ Node = Callable[[ReviewState], ReviewState]
 
 @dataclass
 class ReviewResult:
-    """What one review run produced; ``exit_code`` follows :mod:`pr_reviewer.errors`."""
+    """The outcome of one review run; ``exit_code`` follows :mod:`pr_reviewer.errors`."""
 
     report: report.Report | None
     outcome: publish.PublishOutcome | None

@@ -68,7 +68,7 @@ class LLMSettings:
 
 @dataclass
 class GitHubSettings:
-    """Where and as whom to publish. Either ``token`` or the App triple must be set to post."""
+    """The GitHub endpoint and credentials to publish with. Either ``token`` or the App triple must be set to post."""
 
     api_url: str = "https://api.github.com"
     token: Secret = field(default_factory=lambda: Secret(""))
